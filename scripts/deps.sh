@@ -9,6 +9,9 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
+  libgrpc++-dev protobuf-compiler-grpc libgrpc-dev
+  libhwloc-dev hwloc libvulkan-dev mesa-vulkan-drivers vulkan-tools glslc
+  libsystemd-dev valgrind
 )
 
 missing=()

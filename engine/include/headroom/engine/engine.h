@@ -1,0 +1,43 @@
+// Answers the wire questions (headroom.v1.EstimateRequest, RecommendRequest) with the
+// domain libraries: resolves the model (catalog id, GGUF file, config.json, inline), the
+// machine (live snapshot, given snapshot, hypothetical GPUs from the catalog table), calls
+// headroom::fit, and converts back. Shared by the daemon's handlers and the CLI's in-process
+// backend, so both give the same answer. Reads model files; never probes hardware.
+// Functions are thread-safe when the Context's pointees are not mutated concurrently.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "headroom/catalog/catalog.h"
+#include "headroom/v1/fit.pb.h"
+#include "headroom/v1/hardware.pb.h"
+#include "headroom/v1/service.pb.h"
+
+namespace headroom::engine {
+
+struct Context {
+  const catalog::Catalog* catalog = nullptr;  // required
+  // The live snapshot for HardwareRef.live (and the default); null = "no live snapshot"
+  // (FAILED_PRECONDITION when a request needs it).
+  const headroom::v1::Hardware* live = nullptr;
+  // Whether gguf_path / config_json_path may be opened (the daemon checks the peer first).
+  bool allow_paths = true;
+  // Corrections for the live machine; null or samples == 0 = none.
+  const headroom::v1::Calibration* calibration = nullptr;
+};
+
+// Errors: InvalidArgument naming the field ("model.file_type: unknown \"Q9\""), NotFound
+// (catalog id, file), FailedPrecondition (llama.cpp would refuse: the reason), PermissionDenied
+// (paths not allowed).
+absl::StatusOr<headroom::v1::Estimate> Estimate(const headroom::v1::EstimateRequest& request,
+                                                const Context& context);
+
+absl::StatusOr<headroom::v1::Recommendation> Recommend(
+    const headroom::v1::RecommendRequest& request, const Context& context);
+
+// The machine a HardwareRef names (live, snapshot, or built from the GPU table).
+absl::StatusOr<headroom::v1::Hardware> ResolveHardware(const headroom::v1::HardwareRef& ref,
+                                                       const Context& context);
+
+}  // namespace headroom::engine
