@@ -14,9 +14,11 @@ struct GraphShape {
   uint64_t n_kv = 0;       // KV cells attended to per stream (the full-attention layers')
   bool flash_attn = false;
   uint32_t type_k = 1;  // ggml type of the K cache (MLA's V is a view of it)
+  uint32_t type_v = 1;  // ggml type of the V cache; a quantized cache is Hadamard-rotated
 };
 
-// Peak bytes of the live tensors at the graph's three widest points, the largest of them.
+// The buffer the allocator needs by the end of each part of the graph: the attention of every
+// layer, the FFN of every layer, and the output head. peak_bytes() is the reservation.
 struct ComputeStages {
   uint64_t attention_bytes = 0;
   uint64_t ffn_bytes = 0;
@@ -24,6 +26,7 @@ struct ComputeStages {
   uint64_t peak_bytes() const;
 };
 
+// Replays llama.cpp's reserve graph for `arch` at `shape` through a model of ggml-alloc.
 ComputeStages EstimateComputeStages(const headroom::v1::Architecture& arch,
                                     const GraphShape& shape);
 

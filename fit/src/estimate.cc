@@ -59,13 +59,16 @@ absl::StatusOr<MemoryEstimate> EstimateCpuMemory(const ModelTensors& model, cons
   e.weights_repack_bytes = w.repack_bytes;
   e.weights_bytes = w.mapped_bytes + w.repack_bytes;
 
-  // The reserve graph is a full ubatch with every token an output
-  // (llama_context::graph_reserve(n_tokens, n_seqs, n_outputs = n_tokens)).
+  // The reserve graph is a full ubatch with min(n_ubatch, n_outputs_max) outputs
+  // (llama_context::sched_reserve).
   internal::GraphShape shape{.n_tokens = e.n_ubatch,
-                             .n_outputs = e.n_ubatch,
+                             .n_outputs = request.n_outputs_max == 0
+                                              ? e.n_ubatch
+                                              : std::min(e.n_ubatch, request.n_outputs_max),
                              .n_kv = kv->cells,
                              .flash_attn = e.flash_attn,
-                             .type_k = request.type_k};
+                             .type_k = request.type_k,
+                             .type_v = request.type_v};
   e.compute_bytes = internal::EstimateComputeStages(model.arch, shape).peak_bytes();
 
   // llama_context::output_reserve: n_vocab f32 logits for max(1, n_seq_max) outputs.

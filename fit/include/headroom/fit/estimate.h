@@ -31,6 +31,9 @@ struct Request {
   // Longest prompt fed at once, tokens: decides how much of the compute reservation becomes
   // resident. Unset = a full ubatch (the worst case).
   std::optional<uint32_t> n_prompt;
+  // Rows of logits a ubatch may output (llama_context_params.n_outputs_max); 0 = n_batch, the
+  // library default. llama-server passes n_parallel (one sampled row per slot).
+  uint32_t n_outputs_max = 0;
 };
 
 // The CPU the runtime runs on: decides which weights llama.cpp repacks.
