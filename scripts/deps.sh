@@ -12,6 +12,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libgrpc-dev
   libhwloc-dev hwloc libvulkan-dev mesa-vulkan-drivers vulkan-tools glslc
   libsystemd-dev valgrind
+  libgtk-3-dev libayatana-appindicator3-dev libnotify-dev
+  xvfb x11-utils dbus dbus-x11 dunst python3-gi python3-dbus
 )
 
 missing=()
@@ -20,6 +22,9 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# The daemon's Node.js reflection-client test needs node and npm (NodeSource's nodejs bundles
+# npm; Debian's splits it out).
+if ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
