@@ -1,0 +1,103 @@
+// Time of one recommendation over every file type of the catalog's quality table (about 25
+// candidate quants of Llama 3.1 8B) on one GPU, per preference; and of one PlanFit call, the
+// recommender's unit of work. Run: build/bench/recommend_bench (figures in
+// docs/PERFORMANCE.md).
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "headroom/catalog/catalog.h"
+#include "headroom/catalog/ggml_types.h"
+#include "headroom/catalog/quant_plan.h"
+#include "headroom/fit/recommend.h"
+
+namespace {
+
+using headroom::fit::Candidate;
+using headroom::fit::Constraints;
+using headroom::fit::Machine;
+using headroom::fit::Prefer;
+
+struct Setup {
+  std::vector<Candidate> candidates;
+  Machine machine;
+};
+
+// Llama 3.1 8B at every file type of the quality table the quantizer model knows, on an
+// RTX 3060 12GB with 64 GiB of host RAM: some quants fit whole, some only split.
+const Setup& TheSetup() {
+  static const Setup* const kSetup = [] {
+    auto* s = new Setup;
+    absl::StatusOr<headroom::catalog::Catalog> catalog = headroom::catalog::Catalog::LoadBuiltin();
+    if (!catalog.ok()) return s;
+    const headroom::v1::ModelSpec* model = catalog->FindModel("llama-3.1-8b");
+    for (const headroom::v1::QualityEntry& q : catalog->quality().entries()) {
+      const auto* ft = headroom::catalog::FindFileTypeByName(q.file_type());
+      if (ft == nullptr) continue;
+      auto plan = headroom::catalog::PlanQuantization(model->architecture(), ft->id);
+      if (!plan.ok()) continue;
+      auto tensors = headroom::fit::ModelFromPlan(model->architecture(), *plan);
+      if (!tensors.ok()) continue;
+      s->candidates.push_back(Candidate{.label = q.file_type(),
+                                        .file_type = q.file_type(),
+                                        .model = *std::move(tensors),
+                                        .kld = q.mean_kld()});
+    }
+    const headroom::v1::GpuSpec* gpu = catalog->FindGpu("RTX 3060 12GB");
+    s->machine.gpus.push_back({.name = gpu->name(),
+                               .backend = headroom::fit::Backend::kCuda,
+                               .free_bytes = gpu->memory_bytes(),
+                               .total_bytes = gpu->memory_bytes(),
+                               .bandwidth_gbps = gpu->bandwidth_gbps(),
+                               .fp16_tflops = gpu->fp16_tflops()});
+    s->machine.host_available_bytes = uint64_t{64} << 30;
+    s->machine.host_total_bytes = uint64_t{64} << 30;
+    s->machine.host_bandwidth_gbps = 60;
+    s->machine.host_threads = 8;
+    return s;
+  }();
+  return *kSetup;
+}
+
+void BM_Recommend(benchmark::State& state) {
+  const Setup& setup = TheSetup();
+  Constraints constraints;
+  constraints.prefer = static_cast<Prefer>(state.range(0));
+  constraints.min_decode_tok_s = 10;
+  for (auto _ : state) {
+    auto rec = headroom::fit::Recommend(setup.candidates, setup.machine, constraints);
+    if (!rec.ok()) state.SkipWithError(std::string(rec.status().message()).c_str());
+    benchmark::DoNotOptimize(rec);
+  }
+  state.counters["candidates"] = static_cast<double>(setup.candidates.size());
+  state.SetLabel(state.range(0) == 0 ? "quality" : state.range(0) == 1 ? "speed" : "context");
+}
+BENCHMARK(BM_Recommend)
+    ->Arg(static_cast<int>(Prefer::kQuality))
+    ->Arg(static_cast<int>(Prefer::kSpeed))
+    ->Arg(static_cast<int>(Prefer::kContext))
+    ->Unit(benchmark::kMicrosecond);
+
+// One PlanFit with the auto placement, as the recommender issues it for the Q8_0 candidate.
+void BM_PlanFitAuto(benchmark::State& state) {
+  const Setup& setup = TheSetup();
+  const Candidate* q8 = nullptr;
+  for (const Candidate& c : setup.candidates) {
+    if (c.file_type == "Q8_0") q8 = &c;
+  }
+  if (q8 == nullptr) {
+    state.SkipWithError("no Q8_0 candidate");
+    return;
+  }
+  headroom::fit::PlanOptions options;
+  options.request.n_ctx = 4096;
+  for (auto _ : state) {
+    auto plan = headroom::fit::PlanFit(q8->model, setup.machine, options);
+    benchmark::DoNotOptimize(plan);
+  }
+}
+BENCHMARK(BM_PlanFitAuto)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
