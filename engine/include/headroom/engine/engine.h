@@ -27,12 +27,20 @@ struct Context {
   const headroom::v1::Calibration* calibration = nullptr;
 };
 
-// Errors: InvalidArgument naming the field ("model.file_type: unknown \"Q9\""), NotFound
-// (catalog id, file), FailedPrecondition (llama.cpp would refuse: the reason), PermissionDenied
-// (paths not allowed).
+// Errors: InvalidArgument naming the field as the request spells it
+// ("llama_cpp.cache_type_k: unknown type \"q9\"", "model.file_type: ..."), NotFound (catalog
+// id, GPU id "hardware.hypothetical.gpu_ids[1]", file), FailedPrecondition (llama.cpp would
+// refuse: its reason; or no live snapshot), PermissionDenied (paths not allowed).
+// Layer counts are llama.cpp's (-ngl): blocks + the output layer. Every DeviceUsage total is
+// the sum of its five parts. A calibration applies only to llama.cpp estimates of the live
+// machine: free memory is lowered by its overhead deltas before planning, the deltas then
+// show as overhead_bytes, and speeds are scaled, with a note saying so.
 absl::StatusOr<headroom::v1::Estimate> Estimate(const headroom::v1::EstimateRequest& request,
                                                 const Context& context);
 
+// Candidates: gguf_paths, else model.gguf_path, else the file types asked for (or every type of
+// the catalog's quality table plus the entry's own) of the model's architecture. llama.cpp
+// runtime only (InvalidArgument for RUNTIME_VLLM).
 absl::StatusOr<headroom::v1::Recommendation> Recommend(
     const headroom::v1::RecommendRequest& request, const Context& context);
 

@@ -1,0 +1,100 @@
+// Estimate and Recommend: validate, resolve the model and the machine, call headroom::fit,
+// convert back. No modelling happens here; numbers come from headroom::fit.
+#include "headroom/engine/engine.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "convert.h"
+#include "headroom/fit/estimate.h"
+#include "headroom/fit/plan.h"
+#include "headroom/fit/recommend.h"
+#include "headroom/fit/vllm.h"
+#include "model_ref.h"
+#include "params.h"
+
+namespace headroom::engine {
+namespace {
+
+namespace v1 = headroom::v1;
+using internal::Annotate;
+
+// The live machine's calibration applies to live questions only: a snapshot or a
+// hypothetical machine is some other machine.
+const v1::Calibration* CalibrationFor(const v1::HardwareRef& ref, const Context& context) {
+  const bool live = ref.source_case() == v1::HardwareRef::kLive ||
+                    ref.source_case() == v1::HardwareRef::SOURCE_NOT_SET;
+  return live && internal::HasCalibration(context.calibration) ? context.calibration : nullptr;
+}
+
+struct ResolvedMachine {
+  v1::Hardware hardware;
+  fit::Machine machine;
+};
+
+absl::StatusOr<ResolvedMachine> ResolveMachine(const v1::HardwareRef& ref, const Context& context) {
+  absl::StatusOr<v1::Hardware> hw = ResolveHardware(ref, context);
+  if (!hw.ok()) return hw.status();
+  absl::StatusOr<fit::Machine> machine = fit::MachineFromHardware(*hw);
+  if (!machine.ok()) return Annotate(machine.status(), "hardware");
+  return ResolvedMachine{*std::move(hw), *std::move(machine)};
+}
+
+absl::StatusOr<v1::Estimate> EstimateLlamaCpp(const v1::EstimateRequest& request,
+                                              const internal::ResolvedModel& model,
+                                              const ResolvedMachine& rm,
+                                              const v1::Calibration* calibration) {
+  absl::StatusOr<fit::PlanOptions> options = internal::PlanOptionsFromProto(request.llama_cpp());
+  if (!options.ok()) return options.status();
+  const fit::Machine machine =
+      calibration != nullptr ? internal::CalibratedMachine(rm.machine, *calibration) : rm.machine;
+  absl::StatusOr<fit::Plan> plan = fit::PlanFit(model.tensors, machine, *options);
+  if (!plan.ok()) return plan.status();
+  // The padded context and the resolved flash-attention switch are the runtime's, and the
+  // CPU estimate resolves them the way llama.cpp does.
+  absl::StatusOr<fit::MemoryEstimate> memory =
+      fit::EstimateCpuMemory(model.tensors, options->request);
+  if (!memory.ok()) return memory.status();
+  const internal::PlanShape shape{.n_ctx = memory->n_ctx,
+                                  .cache_type_k = internal::CacheTypeName(options->request.type_k),
+                                  .cache_type_v = internal::CacheTypeName(options->request.type_v),
+                                  .flash_attn = memory->flash_attn,
+                                  .experts_on_cpu = options->experts_on_cpu.value_or(false)};
+  v1::Estimate e = internal::EstimateFromPlan(*plan, model.summary, shape);
+  for (std::string& note : internal::HardwareNotes(rm.hardware)) e.add_notes(std::move(note));
+  if (calibration != nullptr) internal::ApplyCalibration(*calibration, e);
+  return e;
+}
+
+absl::StatusOr<v1::Estimate> EstimateVllm(const v1::EstimateRequest& request,
+                                          const internal::ResolvedModel& model,
+                                          const ResolvedMachine& rm) {
+  absl::StatusOr<fit::VllmOptions> options =
+      internal::VllmOptionsFromProto(request.vllm(), rm.machine.gpus.size());
+  if (!options.ok()) return options.status();
+  absl::StatusOr<fit::VllmPlan> plan = fit::PlanVllm(model.tensors, rm.machine, *options);
+  if (!plan.ok()) return plan.status();
+  v1::Estimate e = internal::EstimateFromVllm(*plan, rm.machine, model.summary,
+                                              model.tensors.arch.block_count(), *options);
+  for (std::string& note : internal::HardwareNotes(rm.hardware)) e.add_notes(std::move(note));
+  return e;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Estimate> Estimate(const v1::EstimateRequest& request, const Context& context) {
+  if (context.catalog == nullptr) return absl::FailedPreconditionError("engine: no catalog");
+  if (!request.has_model()) return absl::InvalidArgumentError("model: required");
+  absl::StatusOr<v1::Runtime> runtime = internal::ResolveRuntime(request.runtime(), "runtime");
+  if (!runtime.ok()) return runtime.status();
+  absl::StatusOr<internal::ResolvedModel> model =
+      internal::ResolveModel(request.model(), context, "model");
+  if (!model.ok()) return model.status();
+  absl::StatusOr<ResolvedMachine> machine = ResolveMachine(request.hardware(), context);
+  if (!machine.ok()) return machine.status();
+  if (*runtime == v1::RUNTIME_VLLM) return EstimateVllm(request, *model, *machine);
+  return EstimateLlamaCpp(request, *model, *machine, CalibrationFor(request.hardware(), context));
+}
+
+}  // namespace headroom::engine
