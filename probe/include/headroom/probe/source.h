@@ -9,6 +9,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "headroom/probe/bandwidth.h"
+#include "headroom/probe/ram.h"
+#include "headroom/probe/vulkan.h"
 #include "headroom/v1/hardware.pb.h"
 
 namespace headroom::probe {
@@ -36,17 +39,27 @@ struct LiveOptions {
   std::string cache_dir;
   // Measure bandwidth when the cache has no entry for this machine (else: GPU table / assumed).
   bool measure_bandwidth = true;
+  // Where /proc and /sys are (tests point these at fake trees).
+  SystemPaths system;
+  // The Vulkan loader to open; enable_vulkan = false gives a CPU-only snapshot with a note.
+  bool enable_vulkan = true;
+  VulkanOptions vulkan;
+  HostBandwidthOptions host_bandwidth;
+  VulkanBandwidthOptions gpu_bandwidth;
 };
 
 // The machine this process runs on.
 std::unique_ptr<HardwareSource> MakeLiveSource(const LiveOptions& options = {});
 
-// A recorded machine: a text-format headroom.v1.Hardware file, or a directory holding
-// `topology.xml` (hwloc) and `gpus.txtpb` (a headroom.v1.Hardware whose gpus/ram are used).
-// The fixture's free memory is re-read from disk on Refresh(), so tests can change it.
+// A recorded machine: a directory holding `topology.xml` (hwloc) and optionally `gpus.txtpb`
+// (a headroom.v1.Hardware whose ram, gpus, host bandwidth, cpu.features and notes are used),
+// a bare hwloc `.xml` file (RAM from its NUMA nodes), or a text-format headroom.v1.Hardware
+// file (`.txtpb`: a hypothetical machine taken as written). The recorded free memory (RAM and
+// GPUs) is re-read from disk on Refresh(), so tests can change it.
 absl::StatusOr<std::unique_ptr<HardwareSource>> MakeFixtureSource(const std::string& path);
 
-// Records the live snapshot as a fixture directory (topology.xml + gpus.txtpb).
-absl::Status CaptureFixture(const std::string& directory);
+// Records the live snapshot as a fixture directory (topology.xml + gpus.txtpb), creating the
+// directory. Bandwidth comes from the cache (or is left out); nothing is measured.
+absl::Status CaptureFixture(const std::string& directory, const LiveOptions& options = {});
 
 }  // namespace headroom::probe
