@@ -9,6 +9,7 @@
 #include "headroom/catalog/catalog.h"
 #include "headroom/catalog/ggml_types.h"
 #include "headroom/catalog/quant_plan.h"
+#include "headroom/fit/estimate.h"
 #include "headroom/fit/plan.h"
 
 namespace {
@@ -106,6 +107,30 @@ void BM_PlanFit_DeepSeekR1_ExpertsOnCpu(benchmark::State& state) {
   RunPlanFit(state, model, TwoGpus(79, 3350, 989), options);
 }
 BENCHMARK(BM_PlanFit_DeepSeekR1_ExpertsOnCpu);
+
+// EstimateCpuMemory (the CPU-only estimate): weights, KV, and the reserve and touched compute
+// buffers, each one replay of the graph.
+void BM_EstimateCpuMemory_Dense70B(benchmark::State& state) {
+  static const ModelTensors model = CatalogModel("llama-3.1-70b", "Q4_K_M");
+  headroom::fit::Request request;
+  request.n_ctx = 8192;
+  for (auto _ : state) {
+    auto estimate = headroom::fit::EstimateCpuMemory(model, request);
+    benchmark::DoNotOptimize(estimate);
+  }
+}
+BENCHMARK(BM_EstimateCpuMemory_Dense70B);
+
+void BM_EstimateCpuMemory_DeepSeekR1(benchmark::State& state) {
+  static const ModelTensors model = CatalogModel("deepseek-r1", "Q4_K_M");
+  headroom::fit::Request request;
+  request.n_ctx = 32768;
+  for (auto _ : state) {
+    auto estimate = headroom::fit::EstimateCpuMemory(model, request);
+    benchmark::DoNotOptimize(estimate);
+  }
+}
+BENCHMARK(BM_EstimateCpuMemory_DeepSeekR1);
 
 }  // namespace
 

@@ -1,6 +1,8 @@
 #include "compute_buffer.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "ggml_alloc_replay.h"
 #include "headroom/catalog/ggml_types.h"
@@ -52,14 +54,54 @@ uint64_t RowBytes(uint32_t type, uint64_t elements) {
   return elements / t->block_elements * t->block_bytes;
 }
 
+// What the graph of one layer depends on besides the model-wide fields: two layers with equal
+// shapes (neither the last) add the same nodes.
+struct Shape {
+  uint64_t heads = 0;
+  uint64_t heads_kv = 0;
+  uint64_t ffn_length = 0;
+  bool moe = false;
+  bool operator==(const Shape&) const = default;
+};
+
+Shape LayerShape(const Architecture& a, uint32_t il) {
+  const int i = static_cast<int>(il);
+  Shape s;
+  s.heads = i < a.head_count_per_layer_size() ? a.head_count_per_layer(i) : a.head_count();
+  s.heads_kv =
+      i < a.head_count_kv_per_layer_size() ? a.head_count_kv_per_layer(i) : a.head_count_kv();
+  s.ffn_length = i < a.feed_forward_length_per_layer_size() ? a.feed_forward_length_per_layer(i)
+                                                            : a.feed_forward_length();
+  s.moe = a.has_moe() && a.moe().expert_count() != 0 && il >= a.moe().leading_dense_layers();
+  return s;
+}
+
 // Builds the reserve graph of llama.cpp's decoder-only models (src/models/llama.cpp and the
 // families that share its layer: qwen2/3, mistral, gemma, phi3, MoE variants; deepseek2's MLA).
 class ReserveGraph {
  public:
-  ReserveGraph(const Architecture& arch, const GraphShape& shape)
-      : a_(arch), s_(shape), e_(arch.embedding_length()), t_(shape.n_tokens) {}
+  // Builds the model's layers listed in `layers` (ascending; the last one must be the model's
+  // last), each started with a graph boundary.
+  ReserveGraph(const Architecture& arch, const GraphShape& shape,
+               const std::vector<uint32_t>& layers)
+      : a_(arch), s_(shape), e_(arch.embedding_length()), t_(shape.n_tokens), layers_(layers) {}
 
-  ComputeStages Run() {
+  // The replay's stages, and false when, of some pair of checks (2i, 2i + 1), neither holds.
+  std::pair<ComputeStages, bool> Run(std::vector<PeriodCheck> checks) {
+    Build();
+    const size_t n_checks = checks.size();
+    Planner planner(g_, std::move(checks));
+    const ComputeStages stages = planner.Run();
+    bool periodic = true;
+    for (size_t i = 0; i + 1 < n_checks; i += 2) {
+      periodic = periodic && (planner.holds(i) || planner.holds(i + 1));
+    }
+    return {stages, periodic};
+  }
+
+ private:
+  void Build() {
+    g_.Reserve(48 * layers_.size() + 32);
     const uint64_t n_out = std::max<uint64_t>(1, std::min(s_.n_outputs, t_));
     // llm_graph_context::build_inp_embd: a token path and an embedding input, one selected.
     const int tokens = g_.Input(t_ * kI32);
@@ -70,8 +112,9 @@ class ReserveGraph {
     pos_ = g_.Input(t_ * kI32);
     InitAttentionInputs();
     out_ids_ = g_.Input(n_out * kI32);
-    for (uint32_t il = 0; il < a_.block_count(); ++il) {
+    for (const uint32_t il : layers_) {
       const bool last = il + 1 == a_.block_count();
+      g_.MarkBoundary();
       g_.set_stage(Stage::kAttention);
       // A layer without KV heads has no attention block (its residual passes through).
       const int attn = HeadsKv(il) == 0 ? -1
@@ -85,27 +128,13 @@ class ReserveGraph {
     const int logits = g_.Op(a_.vocab_size() * n_out * kF32, {w(), norm});
     g_.MarkOutput(logits);
     g_.Expand(logits);
-    return Planner(g_).Run();
   }
 
- private:
   int w() const { return g_.external(); }
 
-  uint64_t Heads(uint32_t il) const {
-    return il < static_cast<uint32_t>(a_.head_count_per_layer_size())
-               ? a_.head_count_per_layer(static_cast<int>(il))
-               : a_.head_count();
-  }
-  uint64_t HeadsKv(uint32_t il) const {
-    return il < static_cast<uint32_t>(a_.head_count_kv_per_layer_size())
-               ? a_.head_count_kv_per_layer(static_cast<int>(il))
-               : a_.head_count_kv();
-  }
-  uint64_t FfnLength(uint32_t il) const {
-    return il < static_cast<uint32_t>(a_.feed_forward_length_per_layer_size())
-               ? a_.feed_forward_length_per_layer(static_cast<int>(il))
-               : a_.feed_forward_length();
-  }
+  uint64_t Heads(uint32_t il) const { return LayerShape(a_, il).heads; }
+  uint64_t HeadsKv(uint32_t il) const { return LayerShape(a_, il).heads_kv; }
+  uint64_t FfnLength(uint32_t il) const { return LayerShape(a_, il).ffn_length; }
 
   void InitAttentionInputs() {
     // llama_kv_cache::build_input_{k,v}_idxs: a transposed V cache (no flash attention) is
@@ -274,8 +303,7 @@ class ReserveGraph {
     }
     const int ffn_inp = attn < 0 ? inp : g_.Op(e_ * rows * kF32, {attn, inp}, 3);
     const int norm = Norm(ffn_inp, e_ * rows * kF32);
-    const bool moe =
-        a_.has_moe() && a_.moe().expert_count() != 0 && il >= a_.moe().leading_dense_layers();
+    const bool moe = LayerShape(a_, il).moe;
     const int out = moe ? MoeFfn(norm, rows) : DenseFfn(norm, FfnLength(il), rows);
     return g_.Op(e_ * rows * kF32, {out, ffn_inp}, 3);
   }
@@ -283,6 +311,7 @@ class ReserveGraph {
   const Architecture& a_;
   const GraphShape& s_;
   const uint64_t e_, t_;
+  const std::vector<uint32_t>& layers_;
   Graph g_;
   int pos_ = -1, k_idxs_ = -1, v_idxs_ = -1, mask_ = -1, out_ids_ = -1;
   int k_rot_ = -1, v_rot_ = -1;
@@ -294,9 +323,62 @@ uint64_t ComputeStages::peak_bytes() const {
   return std::max({attention_bytes, ffn_bytes, output_bytes});
 }
 
-ComputeStages EstimateComputeStages(const Architecture& arch, const GraphShape& shape) {
+ComputeStages ReplayEveryLayer(const Architecture& arch, const GraphShape& shape) {
   if (shape.n_tokens == 0 || arch.block_count() == 0) return {};
-  return ReserveGraph(arch, shape).Run();
+  std::vector<uint32_t> layers(arch.block_count());
+  for (uint32_t il = 0; il < arch.block_count(); ++il) layers[il] = il;
+  return ReserveGraph(arch, shape, layers).Run({}).first;
+}
+
+ComputeStages EstimateComputeStages(const Architecture& arch, const GraphShape& shape,
+                                    bool* layers_skipped) {
+  if (layers_skipped != nullptr) *layers_skipped = false;
+  if (shape.n_tokens == 0 || arch.block_count() == 0) return {};
+  // A run of layers of one shape reaches a steady state after a few layers: the allocator's
+  // holes, the inputs and the tensors that cross into the next layer come back exactly. The
+  // graph keeps the first kHead layers of each long run and the rest of the run but an even
+  // number skipped right after them (at least kTail kept after the gap); the planner checks
+  // that the state before the first layer after the gap equals the state one or two layers
+  // earlier (period 1 or 2; an even number skipped suits both). If it does, each skipped layer
+  // would have mapped that state to itself: its nodes and their order are those of the kept
+  // layer before it (the same shapes, and nothing older than two layers is still pending),
+  // and the graph inputs it reads are read again by a later layer, so it neither frees nor
+  // overwrites them in either graph. The stages, maxima over the layers, are then those of the
+  // kept graph. If a check fails, the whole graph is replayed.
+  // Dense GQA layers settle by their third layer; MoE and MLA layers, with more tensors in
+  // flight, took up to five on the shapes of the tests. A head too short only costs speed.
+  const bool slow_to_settle = IsMla(arch) || (arch.has_moe() && arch.moe().expert_count() != 0);
+  const uint32_t kHead = slow_to_settle ? 5 : 3;
+  constexpr uint32_t kTail = 1;
+  const uint32_t n_layer = arch.block_count();
+  std::vector<uint32_t> layers;
+  layers.reserve(std::min<uint32_t>(n_layer, 64));
+  std::vector<PeriodCheck> checks;
+  for (uint32_t begin = 0; begin < n_layer;) {
+    const Shape run_shape = LayerShape(arch, begin);
+    uint32_t end = begin + 1;
+    while (end < n_layer && LayerShape(arch, end) == run_shape) ++end;
+    const uint32_t run = end - begin;
+    uint32_t skip = run > kHead + kTail + 1 ? run - kHead - kTail : 0;
+    skip -= skip % 2;
+    for (uint32_t il = begin; il < end; ++il) {
+      if (skip != 0 && il == begin + kHead) {
+        // Boundaries are numbered as the layers are kept; the next kept layer is index size().
+        checks.push_back({.from = layers.size() - 1, .to = layers.size()});
+        checks.push_back({.from = layers.size() - 2, .to = layers.size()});
+        il += skip;
+      }
+      layers.push_back(il);
+    }
+    begin = end;
+  }
+  if (!checks.empty()) {
+    // The checks pair up (period 1 or period 2 at the same place): either may hold.
+    auto [stages, periodic] = ReserveGraph(arch, shape, layers).Run(checks);
+    if (layers_skipped != nullptr) *layers_skipped = periodic;
+    if (periodic) return stages;
+  }
+  return ReplayEveryLayer(arch, shape);
 }
 
 }  // namespace headroom::fit::internal

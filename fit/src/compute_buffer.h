@@ -26,8 +26,13 @@ struct ComputeStages {
   uint64_t peak_bytes() const;
 };
 
-// Replays llama.cpp's reserve graph for `arch` at `shape` through a model of ggml-alloc.
-ComputeStages EstimateComputeStages(const headroom::v1::Architecture& arch,
-                                    const GraphShape& shape);
+// Replays llama.cpp's reserve graph for `arch` at `shape` through a model of ggml-alloc,
+// skipping the middle of each run of like layers where the planner's state is shown to repeat
+// there. `layers_skipped`, when given, says whether it was.
+ComputeStages EstimateComputeStages(const headroom::v1::Architecture& arch, const GraphShape& shape,
+                                    bool* layers_skipped = nullptr);
+
+// The same over every layer of the graph (what the skipping must equal; for tests).
+ComputeStages ReplayEveryLayer(const headroom::v1::Architecture& arch, const GraphShape& shape);
 
 }  // namespace headroom::fit::internal

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "compute_buffer.h"
@@ -63,11 +64,21 @@ class Graph {
     return Add(t);
   }
   void MarkOutput(int t) { tensors_[static_cast<size_t>(t)].output = true; }
+  // Where the builder starts a layer: the nodes so far and the tensors created so far.
+  size_t MarkBoundary() {
+    boundaries_.push_back({.node_pos = nodes_.size(), .tensor_base = tensors_.size()});
+    return boundaries_.size() - 1;
+  }
+  void Reserve(size_t tensors) {
+    tensors_.reserve(tensors);
+    visited_.reserve(tensors);
+    nodes_.reserve(tensors);
+  }
 
   // ggml_visit_parents: sources first, in order; ops become nodes, the rest leafs.
   void Expand(int t) {
-    if (t < 0 || visited_[static_cast<size_t>(t)]) return;
-    visited_[static_cast<size_t>(t)] = true;
+    if (t < 0 || visited_[static_cast<size_t>(t)] != 0) return;
+    visited_[static_cast<size_t>(t)] = 1;
     for (int s : tensors_[static_cast<size_t>(t)].src) Expand(s);
     (tensors_[static_cast<size_t>(t)].leaf ? leafs_ : nodes_).push_back(t);
   }
@@ -76,17 +87,23 @@ class Graph {
   size_t size() const { return tensors_.size(); }
   const std::vector<int>& leafs() const { return leafs_; }
   const std::vector<int>& nodes() const { return nodes_; }
+  struct Boundary {
+    size_t node_pos = 0;
+    size_t tensor_base = 0;
+  };
+  const std::vector<Boundary>& boundaries() const { return boundaries_; }
 
  private:
   int Add(const Tensor& t) {
     tensors_.push_back(t);
-    visited_.push_back(false);
+    visited_.push_back(0);
     return static_cast<int>(tensors_.size() - 1);
   }
 
   std::vector<Tensor> tensors_;
-  std::vector<bool> visited_;
+  std::vector<uint8_t> visited_;
   std::vector<int> leafs_, nodes_;
+  std::vector<Boundary> boundaries_;
   int external_ = -1;
   Stage stage_ = Stage::kAttention;
 };
@@ -145,20 +162,34 @@ class DynAllocator {
   }
 
   uint64_t max_bytes() const { return max_bytes_; }
+  // The same free blocks: the same holes and the same top, so the same future placements.
+  bool SameFreeBlocks(const DynAllocator& other) const { return blocks_ == other.blocks_; }
 
  private:
   struct Block {
     uint64_t offset;
     uint64_t size;
+    bool operator==(const Block&) const = default;
   };
   std::vector<Block> blocks_{Block{0, std::numeric_limits<uint64_t>::max() / 4}};
   uint64_t max_bytes_ = 0;
 };
 
+// Two layer boundaries of a graph (indices into Graph::boundaries()) whose planner states are
+// compared: if they are equal, the layers between them map that state to itself, and any
+// number of further copies of those layers, inserted there, would too.
+struct PeriodCheck {
+  size_t from = 0;
+  size_t to = 0;
+};
+
 // ggml_gallocr_alloc_graph_impl over `g`; each stage records the highest byte its tensors use.
 class Planner {
  public:
-  explicit Planner(const Graph& g) : g_(g), state_(g.size()) {}
+  explicit Planner(const Graph& g, std::vector<PeriodCheck> checks = {})
+      : g_(g), state_(g.size()), checks_(std::move(checks)) {
+    snapshots_.resize(checks_.size());
+  }
 
   ComputeStages Run() {
     for (int leaf : g_.leafs()) Allocate(leaf);
@@ -169,7 +200,14 @@ class Planner {
         if (s >= 0) ++state_[Index(s)].children;
       }
     }
-    for (int n : g_.nodes()) {
+    const std::vector<int>& nodes = g_.nodes();
+    size_t next_check = NextCheckPos(0);
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      if (k == next_check) {
+        VisitBoundaries(k);
+        next_check = NextCheckPos(k + 1);
+      }
+      const int n = nodes[k];
       Allocate(n);
       for (int s : g_.at(n).src) {
         if (s >= 0) Release(s);
@@ -177,6 +215,9 @@ class Planner {
     }
     return stages_;
   }
+
+  // After Run(): whether check `i` found the two states equal.
+  bool holds(size_t i) const { return snapshots_[i].equal; }
 
  private:
   struct State {
@@ -246,10 +287,106 @@ class Planner {
     }
   }
 
+  // The planner state that the rest of the graph can observe at boundary `b`: the free blocks,
+  // where the graph inputs are, and every counter of the last two layers' tensors (the only
+  // tensors a later layer reads; anything older must be finished, which is checked).
+  struct Snapshot {
+    bool taken = false;
+    bool equal = false;
+    DynAllocator alloc;
+    std::vector<State> globals;
+    std::vector<State> window;
+  };
+  static bool SameState(const State& a, const State& b, bool counters) {
+    if (a.allocated != b.allocated || (a.allocated && a.offset != b.offset)) return false;
+    return !counters || (a.children == b.children && a.views == b.views);
+  }
+
+  // The first node position at or after `pos` where a check looks at the state.
+  size_t NextCheckPos(size_t pos) const {
+    size_t next = std::numeric_limits<size_t>::max();
+    for (const PeriodCheck& c : checks_) {
+      for (const size_t b : {c.from, c.to}) {
+        const size_t at = g_.boundaries()[b].node_pos;
+        if (at >= pos) next = std::min(next, at);
+      }
+    }
+    return next;
+  }
+
+  void VisitBoundaries(size_t node_pos) {
+    const auto& bounds = g_.boundaries();
+    for (size_t i = 0; i < checks_.size(); ++i) {
+      const Graph::Boundary& from = bounds[checks_[i].from];
+      const Graph::Boundary& to = bounds[checks_[i].to];
+      // An empty period (layers whose nodes are all emitted later, with the next attention)
+      // proves nothing: the nodes of the skipped layers would pile up there.
+      if (from.node_pos >= to.node_pos) continue;
+      if (from.node_pos == node_pos) snapshots_[i] = Take(from, to);
+      if (to.node_pos == node_pos && snapshots_[i].taken) {
+        snapshots_[i].equal = Matches(snapshots_[i], from, to);
+      }
+    }
+  }
+
+  // Two layers' worth of tensors before `at`, where the period is `to - from` tensors of
+  // `layers` layers; false when they would reach back into the graph inputs.
+  bool Window(const Graph::Boundary& at, size_t layer_tensors, size_t* begin) const {
+    const size_t globals = g_.boundaries().front().tensor_base;
+    if (at.tensor_base < globals + 2 * layer_tensors) return false;
+    *begin = at.tensor_base - 2 * layer_tensors;
+    for (size_t t = globals; t < *begin; ++t) {
+      if (state_[t].children != 0 || state_[t].views != 0) return false;
+    }
+    return true;
+  }
+
+  Snapshot Take(const Graph::Boundary& from, const Graph::Boundary& to) const {
+    Snapshot s;
+    size_t begin = 0;
+    const size_t layer_tensors = LayerTensors(from, to);
+    if (layer_tensors == 0 || !Window(from, layer_tensors, &begin)) return s;
+    s.taken = true;
+    s.alloc = alloc_;
+    const size_t globals = g_.boundaries().front().tensor_base;
+    s.globals.assign(state_.begin(), state_.begin() + static_cast<std::ptrdiff_t>(globals));
+    s.window.assign(state_.begin() + static_cast<std::ptrdiff_t>(begin),
+                    state_.begin() + static_cast<std::ptrdiff_t>(from.tensor_base));
+    return s;
+  }
+
+  bool Matches(const Snapshot& s, const Graph::Boundary& from, const Graph::Boundary& to) const {
+    size_t begin = 0;
+    if (!Window(to, LayerTensors(from, to), &begin) || !alloc_.SameFreeBlocks(s.alloc)) {
+      return false;
+    }
+    // A graph input's counter falls by the same uses in every layer of the period; while a
+    // later layer still reads it, it is neither freed nor overwritten, so only its place counts.
+    for (size_t t = 0; t < s.globals.size(); ++t) {
+      if (!SameState(s.globals[t], state_[t], false)) return false;
+    }
+    for (size_t t = 0; t < s.window.size(); ++t) {
+      if (!SameState(s.window[t], state_[begin + t], true)) return false;
+    }
+    return true;
+  }
+
+  // Tensors per layer of the period between two boundaries (layers count them alike).
+  size_t LayerTensors(const Graph::Boundary& from, const Graph::Boundary& to) const {
+    const auto& bounds = g_.boundaries();
+    size_t layers = 0;
+    for (const Graph::Boundary& b : bounds) {
+      if (b.tensor_base > from.tensor_base && b.tensor_base <= to.tensor_base) ++layers;
+    }
+    return layers == 0 ? 0 : (to.tensor_base - from.tensor_base) / layers;
+  }
+
   const Graph& g_;
   std::vector<State> state_;
   DynAllocator alloc_;
   ComputeStages stages_;
+  std::vector<PeriodCheck> checks_;
+  std::vector<Snapshot> snapshots_;
 };
 
 }  // namespace headroom::fit::internal

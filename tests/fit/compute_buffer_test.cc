@@ -4,6 +4,7 @@
 #include "compute_buffer.h"
 
 #include <cstdint>
+#include <string>
 
 #include "ggml_alloc_replay.h"
 #include "gtest/gtest.h"
@@ -209,6 +210,66 @@ TEST(ComputeBufferTest, MoeFfnScalesWithUsedExperts) {
   // gate, up and their product: 3 x n_ff_exp x 6 more rows per token.
   EXPECT_GE(eight - two, 3 * 8192 * 6 * 512 * 4);
   EXPECT_GT(eight, Reserve(a, 512, 512, true).output_bytes);
+}
+
+// Skipping the middle of a run of like layers must give exactly the replay of every layer, for
+// every kind of layer and shape; on these models the steady state is reached and the skip
+// taken, except where layers without attention leave no per-layer period. (Every rule above is also
+// checked on the skipping path, since it is the default.)
+TEST(ComputeBufferTest, SkippingRepeatedLayersEqualsTheWholeReplay) {
+  auto moe = Llama(512, 8, 1536, 24);
+  moe.mutable_moe()->set_expert_count(16);
+  moe.mutable_moe()->set_expert_ffn_length(1024);
+  moe.mutable_moe()->set_expert_used_count(4);
+  moe.mutable_moe()->set_leading_dense_layers(3);
+  moe.mutable_moe()->set_shared_expert_count(1);
+  auto mla = Mla();
+  mla.set_block_count(30);
+  auto normed = Llama(1024, 16, 3072, 40);
+  normed.set_qk_norm(true);
+  normed.set_attention_qkv_bias(true);
+  normed.set_ffn(headroom::v1::FFN_KIND_PLAIN);
+  auto mixed = Llama(512, 8, 1536, 32);  // a run without attention in the middle
+  for (int il = 0; il < 32; ++il) mixed.add_head_count_kv_per_layer(il >= 10 && il < 20 ? 0 : 2);
+  mixed.set_family("mixed");
+  for (const auto& a :
+       {Llama(512, 8, 1536, 32), Llama(2048, 16, 5632, 80), moe, mla, normed, mixed}) {
+    for (const bool flash : {false, true}) {
+      for (const uint64_t cells : {256u, 4096u, 65536u}) {
+        for (const uint32_t type : {kF16, kQ8_0}) {
+          const GraphShape shape{.n_tokens = 512,
+                                 .n_outputs = 512,
+                                 .n_kv = cells,
+                                 .flash_attn = flash,
+                                 .type_k = type,
+                                 .type_v = type};
+          bool skipped = false;
+          const ComputeStages fast = EstimateComputeStages(a, shape, &skipped);
+          const ComputeStages whole = ReplayEveryLayer(a, shape);
+          const std::string at = a.family() + " layers " + std::to_string(a.block_count()) +
+                                 " flash " + std::to_string(flash) + " cells " +
+                                 std::to_string(cells) + " type " + std::to_string(type);
+          // Layers without attention are emitted together with the next attention: no period
+          // shows, so that model is replayed whole.
+          EXPECT_EQ(skipped, a.family() != "mixed") << at;
+          EXPECT_EQ(fast.attention_bytes, whole.attention_bytes) << at;
+          EXPECT_EQ(fast.ffn_bytes, whole.ffn_bytes) << at;
+          EXPECT_EQ(fast.output_bytes, whole.output_bytes) << at;
+        }
+      }
+    }
+  }
+}
+
+// Too few like layers to skip (the steady state needs three dense layers, then one must
+// follow): the whole graph is replayed.
+TEST(ComputeBufferTest, ShortModelsAreReplayedWhole) {
+  const auto a = Llama(512, 8, 1536, 4);
+  bool skipped = true;
+  const GraphShape shape{.n_tokens = 512, .n_outputs = 512, .n_kv = 4096};
+  const ComputeStages s = EstimateComputeStages(a, shape, &skipped);
+  EXPECT_FALSE(skipped);
+  EXPECT_EQ(s.peak_bytes(), ReplayEveryLayer(a, shape).peak_bytes());
 }
 
 }  // namespace
