@@ -1,0 +1,341 @@
+// End-to-end tests of `headroom fit`, `pick` and `gpus` on hypothetical machines (every run
+// passes --gpu/--ram or a file, so nothing probes the machine running the test): golden human
+// and JSON output, the printed tables adding up, and bad flags.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+constexpr uint64_t kGiB = uint64_t{1} << 30;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string ModelsDir() { return std::string(HEADROOM_FIXTURES_DIR) + "/groundtruth/models"; }
+
+// Runs headroom with `args` (already shell-quoted) in the fixture models directory. Paths of
+// the fixtures are replaced by "FIXTURES" so golden files do not depend on the checkout.
+CliResult RunHeadroom(const std::string& args) {
+  const fs::path err_file =
+      fs::temp_directory_path() / ("headroom-fit-cli-err-" + std::to_string(::getpid()));
+  // No daemon answers on this endpoint: the default backend choice falls back to in-process.
+  const std::string cmd = "cd '" + ModelsDir() +
+                          "' && HEADROOM_ENDPOINT=unix:/nonexistent/headroomd.sock '" +
+                          HEADROOM_CLI_PATH + "' " + args + " 2>'" + err_file.string() + "'";
+  CliResult r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = Slurp(err_file.string());
+  fs::remove(err_file);
+  const std::string fixtures = fs::canonical(HEADROOM_FIXTURES_DIR).string();
+  for (size_t pos = 0; (pos = r.out.find(fixtures, pos)) != std::string::npos;) {
+    r.out.replace(pos, fixtures.size(), "FIXTURES");
+  }
+  return r;
+}
+
+void ExpectGolden(const std::string& actual, const std::string& golden_name) {
+  const std::string path = std::string(HEADROOM_GOLDEN_DIR) + "/" + golden_name;
+  const char* update = std::getenv("HEADROOM_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream(path, std::ios::binary) << actual;
+    return;
+  }
+  ASSERT_TRUE(fs::exists(path)) << path << " is missing; run with HEADROOM_UPDATE_GOLDEN=1";
+  EXPECT_EQ(actual, Slurp(path)) << "output differs from " << path
+                                 << " (HEADROOM_UPDATE_GOLDEN=1 rewrites it)";
+}
+
+// Floating-point fields may differ in their last digits between build types (contraction,
+// vectorization); everything else must match exactly.
+void ExpectJsonNear(const nlohmann::json& actual, const nlohmann::json& golden,
+                    const std::string& where) {
+  if (actual.is_number_float() || golden.is_number_float()) {
+    ASSERT_TRUE(actual.is_number() && golden.is_number()) << where;
+    const double a = actual.get<double>();
+    const double g = golden.get<double>();
+    EXPECT_NEAR(a, g, 1e-9 * std::max(1.0, std::abs(g))) << where;
+    return;
+  }
+  if (actual.is_object() && golden.is_object()) {
+    EXPECT_EQ(actual.size(), golden.size()) << where;
+    for (const auto& [key, value] : golden.items()) {
+      ASSERT_TRUE(actual.contains(key)) << where << "." << key;
+      ExpectJsonNear(actual.at(key), value, where + "." + key);
+    }
+    return;
+  }
+  if (actual.is_array() && golden.is_array()) {
+    ASSERT_EQ(actual.size(), golden.size()) << where;
+    for (size_t i = 0; i < golden.size(); ++i) {
+      ExpectJsonNear(actual[i], golden[i], where + "[" + std::to_string(i) + "]");
+    }
+    return;
+  }
+  EXPECT_EQ(actual, golden) << where;
+}
+
+void ExpectJsonGolden(const std::string& actual, const std::string& golden_name) {
+  const std::string path = std::string(HEADROOM_GOLDEN_DIR) + "/" + golden_name;
+  const char* update = std::getenv("HEADROOM_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream(path, std::ios::binary) << actual;
+    return;
+  }
+  ASSERT_TRUE(fs::exists(path)) << path << " is missing; run with HEADROOM_UPDATE_GOLDEN=1";
+  ExpectJsonNear(nlohmann::json::parse(actual), nlohmann::json::parse(Slurp(path)), golden_name);
+}
+
+// Hundredths of a GiB as printed ("12.34" -> 1234).
+int64_t Centi(const std::string& s) {
+  const size_t dot = s.find('.');
+  return std::stoll(s.substr(0, dot)) * 100 + std::stoll(s.substr(dot + 1));
+}
+
+// Every device row of the human table: its five printed parts add up to its printed total.
+void ExpectTableAddsUp(const std::string& out) {
+  const std::regex row(R"(\s(\d+)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+)"
+                       R"((\d+\.\d\d)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\n)");
+  int rows = 0;
+  for (std::sregex_iterator it(out.begin(), out.end(), row), end; it != end; ++it, ++rows) {
+    const std::smatch& m = *it;
+    int64_t parts = 0;
+    for (size_t i = 2; i <= 6; ++i) parts += Centi(m[i]);
+    EXPECT_EQ(parts, Centi(m[7])) << m[0];
+  }
+  EXPECT_GE(rows, 1) << out;
+}
+
+uint64_t U64(const nlohmann::json& j) {
+  // proto3 JSON prints 64-bit integers as strings.
+  return j.is_string() ? std::stoull(j.get<std::string>()) : j.get<uint64_t>();
+}
+
+void ExpectJsonSumsOfParts(const nlohmann::json& device) {
+  uint64_t parts = 0;
+  for (const char* f :
+       {"weights_bytes", "kv_cache_bytes", "compute_bytes", "output_bytes", "overhead_bytes"}) {
+    parts += U64(device.at(f));
+  }
+  EXPECT_EQ(parts, U64(device.at("total_bytes"))) << device.dump();
+}
+
+// Llama 3.1 8B at 32k on two RTX 3090s: F16 KV is 128 KiB per token, 4 GiB at 32768 tokens.
+TEST(FitCli, LlamaOnTwoRtx3090Golden) {
+  CliResult r = RunHeadroom("fit llama-3.1-8b --ctx 32k --gpu '2x rtx-3090' --ram 64GiB");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("GiB = 2^30 bytes"));
+  EXPECT_THAT(r.out, HasSubstr("verdict      FITS"));
+  ExpectTableAddsUp(r.out);
+  ExpectGolden(r.out, "fit_llama-3.1-8b_2x3090.txt");
+
+  CliResult j =
+      RunHeadroom("fit llama-3.1-8b --ctx 32k --gpu rtx-3090 --gpu rtx-3090 --ram 64GiB --json");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  const nlohmann::json e = nlohmann::json::parse(j.out);
+  EXPECT_EQ(e.at("verdict"), "VERDICT_FITS");
+  ASSERT_EQ(e.at("devices").size(), 2u);
+  uint64_t kv = U64(e.at("host").at("kv_cache_bytes"));
+  for (const auto& d : e.at("devices")) {
+    ExpectJsonSumsOfParts(d);
+    kv += U64(d.at("kv_cache_bytes"));
+  }
+  ExpectJsonSumsOfParts(e.at("host"));
+  EXPECT_EQ(kv, 4 * kGiB);
+  EXPECT_EQ(e.at("model").at("id"), "llama-3.1-8b");
+  for (const char* f : {"max_context", "decode_tok_s", "prefill_tok_s", "reason", "n_ctx"}) {
+    EXPECT_TRUE(e.contains(f)) << f;
+  }
+  ExpectJsonGolden(j.out, "fit_llama-3.1-8b_2x3090.json");
+}
+
+TEST(FitCli, GgufOnCpuOnlyMachineJsonGolden) {
+  CliResult r = RunHeadroom("fit llama-gqa-Q4_K_M.gguf --ctx 2048 --ram 16GiB --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json e = nlohmann::json::parse(r.out);
+  EXPECT_EQ(e.at("verdict"), "VERDICT_CPU_ONLY");
+  EXPECT_EQ(e.at("model").at("file_type"), "Q4_K_M");
+  // 8 layers x 2048 cells x 2 KV heads x 64 x (K + V) x 2 bytes.
+  EXPECT_EQ(U64(e.at("host").at("kv_cache_bytes")), 8u << 20);
+  ExpectJsonSumsOfParts(e.at("host"));
+  ExpectJsonGolden(r.out, "fit_llama-gqa-Q4_K_M_cpu.json");
+}
+
+TEST(FitCli, MoeOnSmallGpuGolden) {
+  CliResult r = RunHeadroom("fit qwen3-30b-a3b --gpu rtx-3060-12gb --ram 32GiB --ctx 16k");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("active per token"));
+  ExpectTableAddsUp(r.out);
+  ExpectGolden(r.out, "fit_qwen3-30b-a3b_3060.txt");
+}
+
+TEST(FitCli, VllmGolden) {
+  CliResult r = RunHeadroom(
+      "fit llama-3.1-8b --quant F16 --runtime vllm --ctx 32k --gpu h100-sxm-80gb --ram 256GiB");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("KV blocks"));
+  ExpectTableAddsUp(r.out);
+  ExpectGolden(r.out, "fit_llama-3.1-8b_vllm_h100.txt");
+}
+
+TEST(FitCli, HardwareFile) {
+  const fs::path hw = fs::temp_directory_path() / ("headroom-hw-" + std::to_string(::getpid()));
+  std::ofstream(hw) << "ram { total_bytes: 34359738368 available_bytes: 17179869184 }\n"
+                       "host_bandwidth_gbps: 50\n"
+                       "gpus { name: \"Card\" vendor_id: 4318 type: DEVICE_TYPE_DISCRETE_GPU "
+                       "placeable: true memory_total_bytes: 8589934592 memory_free_bytes: "
+                       "8000000000 bandwidth_gbps: 300 fp16_tflops: 20 }\n";
+  CliResult r = RunHeadroom("fit llama-3.2-3b --ctx 8k --json --hw '" + hw.string() + "'");
+  fs::remove(hw);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json e = nlohmann::json::parse(r.out);
+  ASSERT_EQ(e.at("devices").size(), 1u);
+  EXPECT_EQ(e.at("devices")[0].at("name"), "Card");
+  EXPECT_EQ(U64(e.at("devices")[0].at("free_bytes")), 8000000000u);
+  EXPECT_EQ(U64(e.at("host").at("free_bytes")), 16 * kGiB);
+}
+
+TEST(PickCli, CatalogModelGolden) {
+  CliResult r = RunHeadroom("pick llama-3.1-8b --gpu rtx-3090 --ram 64GiB --min-ctx 16k");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("pick "));
+  EXPECT_THAT(r.out, HasSubstr("alternatives"));
+  EXPECT_THAT(r.out, HasSubstr("llama.cpp -c "));
+  ExpectGolden(r.out, "pick_llama-3.1-8b_3090.txt");
+}
+
+TEST(PickCli, GgufFilesJsonGolden) {
+  CliResult r = RunHeadroom(
+      "pick llama-big-Q4_K_M.gguf llama-big-Q8_0.gguf llama-big-F16.gguf --ram 16GiB "
+      "--min-ctx 2k --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json rec = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(rec.contains("pick"));
+  EXPECT_THAT(rec.at("pick").at("gguf_path").get<std::string>(),
+              HasSubstr("FIXTURES/groundtruth/models/llama-big-"));
+  EXPECT_TRUE(rec.at("pick").at("meets_constraints").get<bool>());
+  ExpectJsonSumsOfParts(rec.at("pick").at("estimate").at("host"));
+  EXPECT_EQ(rec.at("alternatives").size(), 2u);
+  ExpectJsonGolden(r.out, "pick_llama-big_files.json");
+}
+
+TEST(GpusCli, Llama70bGolden) {
+  CliResult r = RunHeadroom("gpus llama-3.1-70b --quant Q4_K_M --ctx 8k");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("h100-sxm-80gb"));
+  EXPECT_THAT(r.out, HasSubstr("2x"));
+  ExpectGolden(r.out, "gpus_llama-3.1-70b.txt");
+
+  CliResult j = RunHeadroom("gpus llama-3.1-70b --quant Q4_K_M --ctx 8k --json");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  const nlohmann::json g = nlohmann::json::parse(j.out);
+  EXPECT_EQ(g.at("model"), "llama-3.1-70b");
+  ASSERT_FALSE(g.at("configurations").empty());
+  uint64_t last = 0;
+  for (const auto& c : g.at("configurations")) {
+    EXPECT_EQ(c.at("verdict"), "FITS");
+    EXPECT_GE(c.at("memory_bytes").get<uint64_t>(), last);  // smallest memory first
+    last = c.at("memory_bytes").get<uint64_t>();
+  }
+  // A 70B model at Q4_K_M (~40 GiB) does not fit one 24 GiB card.
+  for (const auto& c : g.at("configurations")) {
+    if (c.at("gpu_id") == "rtx-4090") {
+      EXPECT_GE(c.at("cards").get<int>(), 2);
+    }
+  }
+  ExpectJsonGolden(j.out, "gpus_llama-3.1-70b.json");
+}
+
+TEST(FitCli, BadFlagsNameTheFlag) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"fit llama-3.1-8b --ctx 32q --ram 64GiB", "--ctx"},
+      {"fit llama-3.1-8b --ctx 5000000000 --ram 64GiB", "--ctx"},
+      {"fit llama-3.1-8b --ram 64GiX", "--ram"},
+      {"fit llama-3.1-8b --ram lots", "--ram"},
+      {"fit llama-3.1-8b --fa maybe --ram 64GiB", "--fa"},
+      {"fit llama-3.1-8b --runtime tgi --ram 64GiB", "--runtime"},
+      {"fit llama-3.1-8b --ctk q9 --ram 64GiB", "cache_type_k: unknown type \"q9\""},
+      {"fit llama-3.1-8b --quant Q9 --ram 64GiB", "file type \"Q9\""},
+      {"fit llama-gqa-Q4_K_M.gguf --quant Q8_0 --ram 64GiB", "--quant"},
+      {"fit llama-3.1-8b --gpu '0x rtx-3090'", "--gpu"},
+      {"fit llama-3.1-8b --runtime vllm --gpu-util 2 --gpu rtx-4090", "--gpu-util"},
+      {"pick llama-3.1-8b --prefer fast --ram 64GiB", "--prefer"},
+      {"pick llama-3.1-8b --min-ctx 1q --ram 64GiB", "--min-ctx"},
+      {"pick llama-3.1-8b --kv f16,q9 --ram 64GiB", "kv_types[1]"},
+      {"pick llama-3.1-8b qwen3-8b --ram 64GiB", "MODEL"},
+      {"gpus llama-3.1-8b --ctx 8x", "--ctx"},
+      {"gpus llama-3.1-8b --ram -1", "--ram"},
+  };
+  for (const auto& [args, text] : cases) {
+    CliResult r = RunHeadroom(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(text)) << args;
+    EXPECT_TRUE(r.out.empty()) << args;
+  }
+  EXPECT_EQ(RunHeadroom("fit").exit_code, 2);
+  EXPECT_EQ(RunHeadroom("fit llama-3.1-8b --parallel many --ram 64GiB").exit_code, 2);
+  EXPECT_EQ(RunHeadroom("fit llama-3.1-8b --gpu 2x rtx-3090").exit_code, 2);  // quote "2x rtx-3090"
+}
+
+TEST(FitCli, UnanswerableRequestsExitOne) {
+  CliResult gpu = RunHeadroom("fit llama-3.1-8b --gpu no-such-gpu");
+  EXPECT_EQ(gpu.exit_code, 1);
+  EXPECT_THAT(gpu.err, HasSubstr("no GPU \"no-such-gpu\""));
+  CliResult model = RunHeadroom("fit no-such-model --ram 64GiB");
+  EXPECT_EQ(model.exit_code, 1);
+  EXPECT_THAT(model.err, HasSubstr("no-such-model"));
+  CliResult file = RunHeadroom("fit /nonexistent/m.gguf --ram 64GiB");
+  EXPECT_EQ(file.exit_code, 1);
+  EXPECT_THAT(file.err, HasSubstr("/nonexistent/m.gguf"));
+}
+
+TEST(FitCli, NamedEndpointMustAnswer) {
+  CliResult r = RunHeadroom("fit llama-3.1-8b --ram 64GiB --endpoint unix:/nonexistent/other.sock");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unix:/nonexistent/other.sock"));
+  EXPECT_EQ(RunHeadroom("fit llama-3.1-8b --no-daemon --endpoint unix:/x.sock").exit_code, 2);
+}
+
+TEST(FitCli, Help) {
+  for (const char* cmd : {"fit --help", "pick --help", "gpus --help"}) {
+    CliResult r = RunHeadroom(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_THAT(r.out, HasSubstr("--json")) << cmd;
+  }
+  EXPECT_THAT(RunHeadroom("fit --help").out, HasSubstr("--gpu"));
+}
+
+}  // namespace

@@ -1,0 +1,133 @@
+// `headroom hw` end to end: a recorded desktop (golden text and JSON fields), a capture of this
+// machine replayed, the live machine, and bad arguments.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `headroom hw ARGS` in `cwd` with a private cache directory, so no user cache leaks in.
+Result RunHw(const std::string& args, const std::string& cwd) {
+  const fs::path err_file =
+      fs::temp_directory_path() / ("headroom-hw-err-" + std::to_string(::getpid()));
+  const std::string cache = (fs::temp_directory_path() / "headroom-hw-cli-cache").string();
+  const std::string cmd = "cd '" + cwd + "' && XDG_CACHE_HOME='" + cache + "' '" +
+                          HEADROOM_CLI_PATH + "' hw " + args + " 2>'" + err_file.string() + "'";
+  Result r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = Slurp(err_file.string());
+  fs::remove(err_file);
+  return r;
+}
+
+std::string HwlocFixtures() { return std::string(HEADROOM_FIXTURES_DIR) + "/hwloc"; }
+
+void ExpectGolden(const std::string& actual, const std::string& golden_name) {
+  const std::string path = std::string(HEADROOM_GOLDEN_DIR) + "/" + golden_name;
+  const char* update = std::getenv("HEADROOM_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream(path, std::ios::binary) << actual;
+    return;
+  }
+  ASSERT_TRUE(fs::exists(path)) << path << " is missing; run with HEADROOM_UPDATE_GOLDEN=1";
+  EXPECT_EQ(actual, Slurp(path)) << "output differs from " << path
+                                 << " (HEADROOM_UPDATE_GOLDEN=1 rewrites it)";
+}
+
+TEST(HwCli, FixtureGolden) {
+  // A relative path keeps the golden file free of this checkout's location.
+  Result r = RunHw("--fixture desktop-rtx4090", HwlocFixtures());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("NVIDIA GeForce RTX 4090"));
+  EXPECT_THAT(r.out, HasSubstr("1008.0 GB/s"));
+  ExpectGolden(r.out, "hw_desktop-rtx4090.txt");
+}
+
+TEST(HwCli, FixtureJsonIsTheHardwareMessage) {
+  Result r = RunHw("--fixture desktop-rtx4090 --json", HwlocFixtures());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["cpu"]["model"], "AMD Ryzen 9 7950X 16-Core Processor");
+  EXPECT_EQ(j["cpu"]["cores"], 16);
+  EXPECT_EQ(j["cpu"]["threads"], 32);
+  // Proto JSON writes 64-bit integers as strings.
+  EXPECT_EQ(j["ram"]["total_bytes"], "66428358656");
+  EXPECT_EQ(j["ram"]["source"], "/proc/meminfo MemTotal, MemAvailable");
+  ASSERT_EQ(j["gpus"].size(), 1u);
+  EXPECT_EQ(j["gpus"][0]["bandwidth_gbps"], 1008);
+  EXPECT_EQ(j["gpus"][0]["bandwidth_source"], "SOURCE_TABLE");
+  EXPECT_EQ(j["gpus"][0]["placeable"], true);
+  EXPECT_EQ(j["gpus"][0]["numa_node"], 0);
+  EXPECT_EQ(j["host_bandwidth_source"], "SOURCE_ASSUMED");
+}
+
+TEST(HwCli, CaptureThenReplay) {
+  const std::string dir =
+      (fs::temp_directory_path() / ("headroom-hw-capture-" + std::to_string(::getpid()))).string();
+  fs::remove_all(dir);
+  Result capture = RunHw("--capture '" + dir + "'", "/");
+  ASSERT_EQ(capture.exit_code, 0) << capture.err;
+  EXPECT_THAT(capture.out, HasSubstr("Captured this machine"));
+  Result live = RunHw("--json", "/");
+  Result replay = RunHw("--json --fixture '" + dir + "'", "/");
+  ASSERT_EQ(live.exit_code, 0) << live.err;
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  const nlohmann::json a = nlohmann::json::parse(live.out);
+  const nlohmann::json b = nlohmann::json::parse(replay.out);
+  EXPECT_EQ(a["cpu"], b["cpu"]);
+  EXPECT_EQ(a["ram"]["total_bytes"], b["ram"]["total_bytes"]);
+  EXPECT_EQ(a["gpus"].size(), b["gpus"].size());
+  EXPECT_EQ(a["fingerprint"], b["fingerprint"]);
+  fs::remove_all(dir);
+}
+
+TEST(HwCli, LiveHumanOutputNamesItsSources) {
+  Result r = RunHw("", "/");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Machine: live"));
+  EXPECT_THAT(r.out, HasSubstr("source: /proc/meminfo"));
+  EXPECT_THAT(r.out, HasSubstr("host read bandwidth"));
+}
+
+TEST(HwCli, BadArguments) {
+  Result missing = RunHw("--fixture /nonexistent/machine", "/");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("/nonexistent/machine"));
+  Result both = RunHw("--capture /tmp/x --fixture /tmp/y", "/");
+  EXPECT_EQ(both.exit_code, 2);
+}
+
+}  // namespace
