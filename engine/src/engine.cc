@@ -88,8 +88,14 @@ absl::StatusOr<v1::Estimate> Estimate(const v1::EstimateRequest& request, const 
   if (!request.has_model()) return absl::InvalidArgumentError("model: required");
   absl::StatusOr<v1::Runtime> runtime = internal::ResolveRuntime(request.runtime(), "runtime");
   if (!runtime.ok()) return runtime.status();
+  // vLLM serves the checkpoint's own weights (BF16), not a llama.cpp quant: without a file
+  // type named, a catalog model or config.json is sized as BF16 under vLLM.
+  v1::ModelRef model_ref = request.model();
+  if (*runtime == v1::RUNTIME_VLLM && model_ref.file_type().empty() && !model_ref.has_gguf_path()) {
+    model_ref.set_file_type("BF16");
+  }
   absl::StatusOr<internal::ResolvedModel> model =
-      internal::ResolveModel(request.model(), context, "model");
+      internal::ResolveModel(model_ref, context, "model");
   if (!model.ok()) return model.status();
   absl::StatusOr<ResolvedMachine> machine = ResolveMachine(request.hardware(), context);
   if (!machine.ok()) return machine.status();

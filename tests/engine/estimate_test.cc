@@ -276,5 +276,22 @@ TEST(EngineEstimate, VllmAccounting) {
   ExpectSumsOfParts(*e);
 }
 
+// vLLM loads the checkpoint, not a llama.cpp quant: without --quant a catalog model is BF16
+// there (it was sized as Q4_K_M, a third of the real weights, before).
+TEST(EngineEstimate, VllmWithoutFileTypeIsSizedAsBf16) {
+  v1::EstimateRequest r;
+  r.mutable_model()->set_catalog_id("llama-3.1-8b");
+  r.set_runtime(v1::RUNTIME_VLLM);
+  *r.mutable_hardware() = Hypothetical("h100-sxm-80gb", 1);
+  absl::StatusOr<v1::Estimate> e = Estimate(r, DefaultContext());
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->model().file_type(), "BF16");
+  EXPECT_GT(e->vllm().weights_bytes(), 14 * kGiB);  // 8.03e9 parameters x 2 bytes
+  r.set_runtime(v1::RUNTIME_LLAMA_CPP);
+  absl::StatusOr<v1::Estimate> llama = Estimate(r, DefaultContext());
+  ASSERT_TRUE(llama.ok()) << llama.status();
+  EXPECT_EQ(llama->model().file_type(), "Q4_K_M");
+}
+
 }  // namespace
 }  // namespace headroom::engine
