@@ -80,6 +80,7 @@ struct Daemon::Impl {
   Logger log;
   std::optional<catalog::Catalog> catalog;
   v1::ModelList model_list;
+  engine::ModelCache model_cache;  // catalog models planned once, shared by every call
   std::unique_ptr<LiveState> live;
   std::unique_ptr<CalibrationStore> calibration;
   PeerRegistry peer_registry;
@@ -118,7 +119,8 @@ absl::Status Daemon::Impl::Init(const v1::DaemonConfig& config) {
   const std::string state_dir = config.state_dir().empty() ? DefaultStateDir() : config.state_dir();
   calibration = std::make_unique<CalibrationStore>(state_dir);
   peers = std::make_unique<PeerPolicy>(&peer_registry, config.allow_paths_over_tcp());
-  const ServiceDeps deps{&*catalog, &model_list, live.get(), calibration.get(), peers.get(), &log};
+  const ServiceDeps deps{&*catalog, &model_list, live.get(), calibration.get(), peers.get(), &log,
+                         &model_cache};
   hardware_service = std::make_unique<HardwareServiceImpl>(deps);
   fit_service = std::make_unique<FitServiceImpl>(deps);
   catalog_service = std::make_unique<CatalogServiceImpl>(deps);

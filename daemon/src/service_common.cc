@@ -43,6 +43,7 @@ absl::StatusOr<CallContext> MakeCallContext(const ServiceDeps& deps,
   call.engine.live = call.published.hardware.get();
   call.engine.allow_paths = call.paths.allowed;
   call.engine.calibration = call.calibration.get();
+  call.engine.model_cache = deps.models;
   return call;
 }
 

@@ -24,6 +24,7 @@ struct ServiceDeps {
   CalibrationStore* calibration = nullptr;
   const PeerPolicy* peers = nullptr;
   Logger* log = nullptr;
+  engine::ModelCache* models = nullptr;  // catalog models already planned (may be null)
 };
 
 // absl and gRPC share the canonical code numbers.

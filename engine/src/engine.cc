@@ -3,8 +3,13 @@
 #include "headroom/engine/engine.h"
 
 #include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
 #include "convert.h"
 #include "headroom/fit/estimate.h"
@@ -83,6 +88,54 @@ absl::StatusOr<v1::Estimate> EstimateVllm(const v1::EstimateRequest& request,
 
 }  // namespace
 
+struct ModelCache::Impl {
+  size_t capacity;
+  mutable absl::Mutex mu;
+  std::map<std::string, std::shared_ptr<const internal::ResolvedModel>> models ABSL_GUARDED_BY(mu);
+  std::deque<std::string> order ABSL_GUARDED_BY(mu);  // insertion order, for eviction
+};
+
+ModelCache::ModelCache(size_t capacity) : impl_(std::make_unique<Impl>()) {
+  impl_->capacity = std::max<size_t>(capacity, 1);
+}
+ModelCache::~ModelCache() = default;
+size_t ModelCache::size() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->models.size();
+}
+
+namespace {
+
+absl::StatusOr<std::shared_ptr<const internal::ResolvedModel>> ResolveCached(
+    const v1::ModelRef& ref, const Context& context) {
+  const bool cacheable = context.model_cache != nullptr && ref.has_catalog_id();
+  std::string key;
+  if (cacheable) {
+    key = absl::StrCat(absl::AsciiStrToLower(ref.catalog_id()), "\n",
+                       absl::AsciiStrToUpper(ref.file_type()));
+    ModelCache::Impl& cache = context.model_cache->impl();
+    absl::MutexLock lock(&cache.mu);
+    if (auto it = cache.models.find(key); it != cache.models.end()) return it->second;
+  }
+  absl::StatusOr<internal::ResolvedModel> model = internal::ResolveModel(ref, context, "model");
+  if (!model.ok()) return model.status();
+  auto shared = std::make_shared<const internal::ResolvedModel>(*std::move(model));
+  if (cacheable) {
+    ModelCache::Impl& cache = context.model_cache->impl();
+    absl::MutexLock lock(&cache.mu);
+    if (cache.models.emplace(key, shared).second) {
+      cache.order.push_back(key);
+      if (cache.order.size() > cache.capacity) {
+        cache.models.erase(cache.order.front());
+        cache.order.pop_front();
+      }
+    }
+  }
+  return shared;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::Estimate> Estimate(const v1::EstimateRequest& request, const Context& context) {
   if (context.catalog == nullptr) return absl::FailedPreconditionError("engine: no catalog");
   if (!request.has_model()) return absl::InvalidArgumentError("model: required");
@@ -94,13 +147,13 @@ absl::StatusOr<v1::Estimate> Estimate(const v1::EstimateRequest& request, const 
   if (*runtime == v1::RUNTIME_VLLM && model_ref.file_type().empty() && !model_ref.has_gguf_path()) {
     model_ref.set_file_type("BF16");
   }
-  absl::StatusOr<internal::ResolvedModel> model =
-      internal::ResolveModel(model_ref, context, "model");
+  absl::StatusOr<std::shared_ptr<const internal::ResolvedModel>> model =
+      ResolveCached(model_ref, context);
   if (!model.ok()) return model.status();
   absl::StatusOr<ResolvedMachine> machine = ResolveMachine(request.hardware(), context);
   if (!machine.ok()) return machine.status();
-  if (*runtime == v1::RUNTIME_VLLM) return EstimateVllm(request, *model, *machine);
-  return EstimateLlamaCpp(request, *model, *machine, CalibrationFor(request.hardware(), context));
+  if (*runtime == v1::RUNTIME_VLLM) return EstimateVllm(request, **model, *machine);
+  return EstimateLlamaCpp(request, **model, *machine, CalibrationFor(request.hardware(), context));
 }
 
 }  // namespace headroom::engine

@@ -293,5 +293,30 @@ TEST(EngineEstimate, VllmWithoutFileTypeIsSizedAsBf16) {
   EXPECT_EQ(llama->model().file_type(), "Q4_K_M");
 }
 
+TEST(EngineEstimate, ModelCacheGivesTheSameAnswerAndSkipsFiles) {
+  ModelCache cache(2);
+  Context cached = DefaultContext();
+  cached.model_cache = &cache;
+  v1::EstimateRequest r;
+  r.mutable_model()->set_catalog_id("llama-3.1-8b");
+  *r.mutable_hardware() = Hypothetical("rtx-3090", 1);
+  absl::StatusOr<v1::Estimate> plain = Estimate(r, DefaultContext());
+  absl::StatusOr<v1::Estimate> first = Estimate(r, cached);
+  absl::StatusOr<v1::Estimate> second = Estimate(r, cached);
+  ASSERT_TRUE(plain.ok() && first.ok() && second.ok());
+  EXPECT_EQ(first->SerializeAsString(), plain->SerializeAsString());
+  EXPECT_EQ(second->SerializeAsString(), plain->SerializeAsString());
+  EXPECT_EQ(cache.size(), 1u);
+  for (const char* ft : {"Q8_0", "F16", "Q2_K"}) {
+    r.mutable_model()->set_file_type(ft);
+    ASSERT_TRUE(Estimate(r, cached).ok());
+  }
+  EXPECT_EQ(cache.size(), 2u);  // bounded: the oldest went
+  r.mutable_model()->set_gguf_path(ModelFile("llama-gqa-Q4_K_M.gguf"));
+  r.mutable_model()->clear_file_type();
+  ASSERT_TRUE(Estimate(r, cached).ok());
+  EXPECT_EQ(cache.size(), 2u);  // files are read every time
+}
+
 }  // namespace
 }  // namespace headroom::engine

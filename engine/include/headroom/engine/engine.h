@@ -6,6 +6,7 @@
 // Functions are thread-safe when the Context's pointees are not mutated concurrently.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -16,6 +17,8 @@
 
 namespace headroom::engine {
 
+class ModelCache;
+
 struct Context {
   const catalog::Catalog* catalog = nullptr;  // required
   // The live snapshot for HardwareRef.live (and the default); null = "no live snapshot"
@@ -25,6 +28,26 @@ struct Context {
   bool allow_paths = true;
   // Corrections for the live machine; null or samples == 0 = none.
   const headroom::v1::Calibration* calibration = nullptr;
+  // Catalog models already planned at a file type; null = plan every time.
+  ModelCache* model_cache = nullptr;
+};
+
+// Catalog models as the quantizer plans them, by (id, file type): a long-lived caller (the
+// daemon) keeps one so a request does not re-plan every tensor. Only catalog ids are cached
+// (files and config.json can change on disk). Thread-safe; bounded, oldest entry evicted.
+class ModelCache {
+ public:
+  explicit ModelCache(size_t capacity = 128);
+  ~ModelCache();
+  ModelCache(const ModelCache&) = delete;
+  ModelCache& operator=(const ModelCache&) = delete;
+  size_t size() const;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 // Errors: InvalidArgument naming the field as the request spells it
