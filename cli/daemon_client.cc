@@ -34,7 +34,8 @@ class DaemonClient final : public FitClient {
   DaemonClient(std::string endpoint, std::shared_ptr<grpc::Channel> channel)
       : endpoint_(std::move(endpoint)),
         fit_(v1::FitService::NewStub(channel)),
-        hardware_(v1::HardwareService::NewStub(channel)) {}
+        hardware_(v1::HardwareService::NewStub(channel)),
+        reports_(v1::RunReportService::NewStub(channel)) {}
 
   absl::StatusOr<v1::Estimate> Estimate(const v1::EstimateRequest& request) override {
     grpc::ClientContext context;
@@ -68,12 +69,24 @@ class DaemonClient final : public FitClient {
     return response;
   }
 
+  absl::StatusOr<v1::Calibration> GetCalibration() override {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+    v1::Calibration response;
+    if (absl::Status s = FromGrpc(reports_->GetCalibration(&context, {}, &response), endpoint_);
+        !s.ok()) {
+      return s;
+    }
+    return response;
+  }
+
   std::string Describe() const override { return "daemon " + endpoint_; }
 
  private:
   const std::string endpoint_;
   std::unique_ptr<v1::FitService::Stub> fit_;
   std::unique_ptr<v1::HardwareService::Stub> hardware_;
+  std::unique_ptr<v1::RunReportService::Stub> reports_;
 };
 
 }  // namespace

@@ -21,6 +21,9 @@ class FitClient {
   virtual absl::StatusOr<headroom::v1::Recommendation> Recommend(
       const headroom::v1::RecommendRequest& request) = 0;
   virtual absl::StatusOr<headroom::v1::Hardware> GetHardware() = 0;
+  // The live machine's calibration from run reports (samples = 0: none yet). Only the daemon
+  // keeps one: FailedPrecondition in-process.
+  virtual absl::StatusOr<headroom::v1::Calibration> GetCalibration() = 0;
   // "daemon unix:/run/user/1000/headroom/headroomd.sock" or "in-process".
   virtual std::string Describe() const = 0;
 };

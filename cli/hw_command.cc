@@ -2,9 +2,13 @@
 // figure came from.
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <string_view>
 
 #include "commands.h"
+#include "fit_client.h"
 #include "format.h"
 #include "headroom/probe/source.h"
 
@@ -114,6 +118,31 @@ void PrintHuman(const v1::Hardware& hw, const std::string& origin, std::ostream&
 
 }  // namespace
 
+namespace {
+
+// "calibration  ..." from the daemon when one answers at the default endpoint.
+std::string CalibrationLine() {
+  const char* env = std::getenv("HEADROOM_ENDPOINT");
+  const std::string endpoint = env != nullptr && env[0] != '\0' ? env : DefaultEndpoint();
+  constexpr std::string_view kUnix = "unix:";
+  if (endpoint.rfind(kUnix, 0) == 0 && !std::filesystem::exists(endpoint.substr(kUnix.size()))) {
+    return "calibration  unknown: no headroomd running (it keeps launchers' run reports)";
+  }
+  absl::StatusOr<std::unique_ptr<FitClient>> daemon = MakeDaemonClient(endpoint, 500);
+  if (!daemon.ok()) return "calibration  unknown: " + std::string(daemon.status().message());
+  absl::StatusOr<v1::Calibration> c = (*daemon)->GetCalibration();
+  if (!c.ok()) return "calibration  unknown: " + std::string(c.status().message());
+  if (c->samples() == 0) return "calibration  none yet: no run reports for this machine";
+  return fmt::format(
+      "calibration  {} run report(s): decode x{:.2f}, prefill x{:.2f}, GPU overhead {:+.0f} MiB, "
+      "host overhead {:+.0f} MiB",
+      c->samples(), c->decode_scale(), c->prefill_scale(),
+      static_cast<double>(c->gpu_overhead_delta_bytes()) / (1024.0 * 1024.0),
+      static_cast<double>(c->host_overhead_delta_bytes()) / (1024.0 * 1024.0));
+}
+
+}  // namespace
+
 int RunHw(const HwOptions& options, std::ostream& out, std::ostream& err) {
   if (!options.capture_dir.empty()) {
     if (!options.fixture.empty()) {
@@ -153,6 +182,8 @@ int RunHw(const HwOptions& options, std::ostream& out, std::ostream& err) {
     out << ToJson(*hw);
   } else {
     PrintHuman(*hw, source->Describe(), out);
+    // Calibration belongs to the live machine and lives in the daemon.
+    if (options.fixture.empty()) out << CalibrationLine() << "\n";
   }
   return kExitOk;
 }

@@ -38,6 +38,10 @@ class InProcessClient final : public FitClient {
     return *live_;
   }
 
+  absl::StatusOr<v1::Calibration> GetCalibration() override {
+    return absl::FailedPreconditionError(
+        "calibration is kept by headroomd from launchers' run reports; no daemon is running");
+  }
   std::string Describe() const override { return "in-process"; }
 
  private:

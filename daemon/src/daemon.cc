@@ -119,8 +119,8 @@ absl::Status Daemon::Impl::Init(const v1::DaemonConfig& config) {
   const std::string state_dir = config.state_dir().empty() ? DefaultStateDir() : config.state_dir();
   calibration = std::make_unique<CalibrationStore>(state_dir);
   peers = std::make_unique<PeerPolicy>(&peer_registry, config.allow_paths_over_tcp());
-  const ServiceDeps deps{&*catalog, &model_list, live.get(), calibration.get(), peers.get(), &log,
-                         &model_cache};
+  const ServiceDeps deps{&*catalog,   &model_list, live.get(),  calibration.get(),
+                         peers.get(), &log,        &model_cache};
   hardware_service = std::make_unique<HardwareServiceImpl>(deps);
   fit_service = std::make_unique<FitServiceImpl>(deps);
   catalog_service = std::make_unique<CatalogServiceImpl>(deps);

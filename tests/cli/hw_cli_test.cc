@@ -38,8 +38,10 @@ Result RunHw(const std::string& args, const std::string& cwd) {
   const fs::path err_file =
       fs::temp_directory_path() / ("headroom-hw-err-" + std::to_string(::getpid()));
   const std::string cache = (fs::temp_directory_path() / "headroom-hw-cli-cache").string();
-  const std::string cmd = "cd '" + cwd + "' && XDG_CACHE_HOME='" + cache + "' '" +
-                          HEADROOM_CLI_PATH + "' hw " + args + " 2>'" + err_file.string() + "'";
+  // No daemon answers here: the calibration line must say so, not wait or guess.
+  const std::string cmd = "cd '" + cwd + "' && HEADROOM_ENDPOINT=unix:/nonexistent/headroomd.sock" +
+                          " XDG_CACHE_HOME='" + cache + "' '" + HEADROOM_CLI_PATH + "' hw " + args +
+                          " 2>'" + err_file.string() + "'";
   Result r;
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) return r;
@@ -120,6 +122,7 @@ TEST(HwCli, LiveHumanOutputNamesItsSources) {
   EXPECT_THAT(r.out, HasSubstr("Machine: live"));
   EXPECT_THAT(r.out, HasSubstr("source: /proc/meminfo"));
   EXPECT_THAT(r.out, HasSubstr("host read bandwidth"));
+  EXPECT_THAT(r.out, HasSubstr("calibration  unknown: no headroomd running"));
 }
 
 TEST(HwCli, BadArguments) {
