@@ -87,8 +87,8 @@ absl::Status CheckKvTypes(const Architecture& arch, const Request& request) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<KvGeometry> ComputeKvGeometry(const Architecture& arch, const Request& request,
-                                             uint32_t n_ubatch) {
+absl::StatusOr<KvGeometry> ComputeKvCells(const Architecture& arch, const Request& request,
+                                          uint32_t n_ubatch) {
   KvGeometry g;
   const uint64_t requested = request.n_ctx == 0 ? arch.context_length() : request.n_ctx;
   if (requested == 0)
@@ -108,7 +108,14 @@ absl::StatusOr<KvGeometry> ComputeKvGeometry(const Architecture& arch, const Req
   const uint64_t swa = PadTo(window * (request.kv_unified ? n_seq : 1) + n_ubatch, kKvPadCells);
   g.swa_cells =
       request.swa_full ? g.cells : static_cast<uint32_t>(std::min<uint64_t>(g.cells, swa));
+  return g;
+}
 
+absl::StatusOr<KvGeometry> ComputeKvGeometry(const Architecture& arch, const Request& request,
+                                             uint32_t n_ubatch) {
+  absl::StatusOr<KvGeometry> geometry = ComputeKvCells(arch, request, n_ubatch);
+  if (!geometry.ok()) return geometry.status();
+  KvGeometry g = *geometry;
   for (uint32_t il = 0; il < arch.block_count(); ++il) {
     const uint64_t cells = uint64_t{IsSlidingLayer(arch, il) ? g.swa_cells : g.cells} * g.streams;
     const uint64_t kw = KWidth(arch, il);

@@ -35,6 +35,11 @@ bool IsSlidingLayer(const headroom::v1::Architecture& arch, uint32_t layer);
 // Refusals llama.cpp makes when creating the context, with its messages.
 absl::Status CheckKvTypes(const headroom::v1::Architecture& arch, const Request& request);
 
+// Cells and streams only (k_bytes and v_bytes left 0): no pass over the layers, for callers
+// that already hold each layer's row bytes; `n_ubatch` is the effective physical batch.
+absl::StatusOr<KvGeometry> ComputeKvCells(const headroom::v1::Architecture& arch,
+                                          const Request& request, uint32_t n_ubatch);
+
 // Cells, streams and bytes; `n_ubatch` is the effective physical batch.
 absl::StatusOr<KvGeometry> ComputeKvGeometry(const headroom::v1::Architecture& arch,
                                              const Request& request, uint32_t n_ubatch);

@@ -205,7 +205,9 @@ absl::StatusOr<ContextCost> CostContext(const ModelTensors& model, const ModelTa
   const Architecture& arch = model.arch;
   ContextCost c;
   c.n_ubatch = EffectiveUbatch(arch, request);
-  absl::StatusOr<KvGeometry> g = ComputeKvGeometry(arch, request, c.n_ubatch);
+  // The table holds each layer's row bytes (checked against the cache types when it was
+  // built), so only the cells are needed here: this runs once per bisection step.
+  absl::StatusOr<KvGeometry> g = ComputeKvCells(arch, request, c.n_ubatch);
   if (!g.ok()) return g.status();
   c.cells = g->cells;
   c.kv_bytes.reserve(table.layers.size());

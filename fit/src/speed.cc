@@ -128,7 +128,11 @@ TokenWork TensorWork(const WeightTensor& t, double active, bool repacked) {
   const KernelRates& rate = kRates[static_cast<int>(KernelOf(t.ggml_type, repacked))];
   const double elements = static_cast<double>(Elements(t)) * active;
   TokenWork w;
-  w.read_bytes = static_cast<uint64_t>(std::llround(static_cast<double>(t.bytes) * active));
+  // Whole tensors (all but routed experts) skip the rounding, which gives the same bytes below
+  // 2^53; this runs once per tensor of the model on every plan.
+  w.read_bytes = active == 1.0 && t.bytes < (uint64_t{1} << 53)
+                     ? t.bytes
+                     : static_cast<uint64_t>(std::llround(static_cast<double>(t.bytes) * active));
   w.flops = 2 * elements;
   w.cpu_decode_s = elements / rate.decode_elements_per_s;
   w.cpu_prefill_s = 2 * elements / rate.prefill_flops_per_s;
