@@ -183,8 +183,11 @@ TEST(DaemonFuzzTest, SurvivesGarbageWithoutGrowing) {
   TestDaemon daemon({"--log-level=warning"});
   ASSERT_TRUE(daemon.ok()) << daemon.process().Log();
 
+  // The warm-up fills what is bounded by design (the sync server's thread pool and its malloc
+  // arenas, the engine's ModelCache of planned catalog models): with 20k calls the measured
+  // growth varied from 6 % to 11 % between runs; the baseline is taken after it settles.
   std::map<int, int> warmup_codes;
-  RunMix(daemon.endpoint(), kSeed + 1000, 20'000, &warmup_codes);
+  RunMix(daemon.endpoint(), kSeed + 1000, 40'000, &warmup_codes);
   const uint64_t rss_before = RssBytes(daemon.process().pid());
   ASSERT_GT(rss_before, 0u);
 

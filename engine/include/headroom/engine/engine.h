@@ -34,10 +34,11 @@ struct Context {
 
 // Catalog models as the quantizer plans them, by (id, file type): a long-lived caller (the
 // daemon) keeps one so a request does not re-plan every tensor. Only catalog ids are cached
-// (files and config.json can change on disk). Thread-safe; bounded, oldest entry evicted.
+// (files and config.json can change on disk). Thread-safe; bounded (a planned 671B MoE is
+// ~100 KB, so the default 16 keeps the daemon small), oldest entry evicted.
 class ModelCache {
  public:
-  explicit ModelCache(size_t capacity = 128);
+  explicit ModelCache(size_t capacity = 16);
   ~ModelCache();
   ModelCache(const ModelCache&) = delete;
   ModelCache& operator=(const ModelCache&) = delete;
