@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "fit_client.h"
@@ -99,13 +101,19 @@ std::string DefaultEndpoint() {
   return absl::StrCat("unix:/tmp/headroom-", getuid(), "/headroomd.sock");
 }
 
+std::string EndpointFromEnvironment() {
+  const char* from_env = std::getenv("HEADROOM_ENDPOINT");
+  return from_env != nullptr && from_env[0] != '\0' ? from_env : DefaultEndpoint();
+}
+
+bool SocketFileAbsent(const std::string& endpoint) {
+  constexpr std::string_view kUnix = "unix:";
+  return endpoint.rfind(kUnix, 0) == 0 && !std::filesystem::exists(endpoint.substr(kUnix.size()));
+}
+
 absl::StatusOr<std::unique_ptr<FitClient>> MakeDaemonClient(const std::string& endpoint,
                                                             int timeout_ms) {
-  std::string target = endpoint;
-  if (target.empty()) {
-    const char* from_env = std::getenv("HEADROOM_ENDPOINT");
-    target = from_env != nullptr && from_env[0] != '\0' ? from_env : DefaultEndpoint();
-  }
+  const std::string target = endpoint.empty() ? EndpointFromEnvironment() : endpoint;
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   if (!channel->WaitForConnected(std::chrono::system_clock::now() +

@@ -201,13 +201,8 @@ absl::StatusOr<std::unique_ptr<FitClient>> OpenClient(const BackendFlags& flags)
     // A daemon asked for by name must answer.
     return MakeDaemonClient(flags.endpoint);
   }
-  const char* env = std::getenv("HEADROOM_ENDPOINT");
-  const std::string endpoint = env != nullptr && env[0] != '\0' ? env : DefaultEndpoint();
-  // No socket file, no daemon: skip the connection attempt and its timeout.
-  constexpr std::string_view kUnix = "unix:";
-  const bool absent =
-      endpoint.rfind(kUnix, 0) == 0 && !std::filesystem::exists(endpoint.substr(kUnix.size()));
-  if (!absent) {
+  const std::string endpoint = EndpointFromEnvironment();
+  if (!SocketFileAbsent(endpoint)) {
     absl::StatusOr<std::unique_ptr<FitClient>> daemon = MakeDaemonClient(endpoint);
     if (daemon.ok()) return daemon;
   }

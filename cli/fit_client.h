@@ -41,4 +41,11 @@ absl::StatusOr<std::unique_ptr<FitClient>> MakeDaemonClient(const std::string& e
 // unix:/tmp/headroom-<uid>/headroomd.sock when XDG_RUNTIME_DIR is unset.
 std::string DefaultEndpoint();
 
+// HEADROOM_ENDPOINT when set, else DefaultEndpoint().
+std::string EndpointFromEnvironment();
+
+// True when `endpoint` is a unix socket whose file does not exist: no daemon can answer, so
+// callers skip the connection attempt and its timeout.
+bool SocketFileAbsent(const std::string& endpoint);
+
 }  // namespace headroom::cli

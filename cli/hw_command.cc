@@ -2,10 +2,7 @@
 // figure came from.
 #include <fmt/format.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
-#include <string_view>
 
 #include "commands.h"
 #include "fit_client.h"
@@ -122,10 +119,8 @@ namespace {
 
 // "calibration  ..." from the daemon when one answers at the default endpoint.
 std::string CalibrationLine() {
-  const char* env = std::getenv("HEADROOM_ENDPOINT");
-  const std::string endpoint = env != nullptr && env[0] != '\0' ? env : DefaultEndpoint();
-  constexpr std::string_view kUnix = "unix:";
-  if (endpoint.rfind(kUnix, 0) == 0 && !std::filesystem::exists(endpoint.substr(kUnix.size()))) {
+  const std::string endpoint = EndpointFromEnvironment();
+  if (SocketFileAbsent(endpoint)) {
     return "calibration  unknown: no headroomd running (it keeps launchers' run reports)";
   }
   absl::StatusOr<std::unique_ptr<FitClient>> daemon = MakeDaemonClient(endpoint, 500);
