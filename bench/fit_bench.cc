@@ -1,9 +1,11 @@
 // Benchmarks of the llama.cpp placement estimate (headroom::fit::PlanFit). Run:
 // build/bench/fit_bench. One PlanFit call places the layers (the largest -ngl that fits, and
 // for MoE the expert offload), costs every device, estimates speed, and bisects the largest
-// context that fits; the target is 20 us per call (docs/PERFORMANCE.md).
+// context that fits; the target is 20 us per call (docs/PERFORMANCE.md), cold and prepared.
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "benchmark/benchmark.h"
 #include "headroom/catalog/catalog.h"
@@ -52,61 +54,81 @@ Machine TwoGpus(uint64_t free_gib, double bandwidth_gbps, double tflops) {
           .host_threads = 32};
 }
 
+// How a benchmark calls PlanFit. kCold: on the bare tensors, so every call sums the tensors
+// per layer and replays the compute graph (the first estimate of a model). kPrepared: on a
+// PreparedModel after a first call, as the daemon and the recommender do (the table and the
+// compute regimes are kept; the placement, speed and context search still run each call).
+// kPreparedVaryingCtx: the same, with each call asking for another context (1k to 128k), so the
+// kept regimes must cover contexts they were not replayed at.
+enum class Mode { kCold, kPrepared, kPreparedVaryingCtx };
+
 void RunPlanFit(benchmark::State& state, const ModelTensors& model, const Machine& machine,
-                const PlanOptions& options) {
-  for (auto _ : state) {
-    auto plan = headroom::fit::PlanFit(model, machine, options);
-    benchmark::DoNotOptimize(plan);
-  }
-  auto plan = headroom::fit::PlanFit(model, machine, options);
-  if (plan.ok()) {
-    state.SetLabel(absl::StrCat(headroom::fit::PlanVerdictName(plan->verdict), " ngl ",
-                                plan->n_gpu_layers, "/", plan->n_layers, " cpu-moe ",
-                                plan->n_cpu_moe, " max_ctx ", plan->max_context, " ",
-                                static_cast<int>(plan->speed.decode_tok_s), " tok/s"));
-  } else {
+                PlanOptions options, Mode mode) {
+  const headroom::fit::PreparedModel prepared(std::make_shared<const ModelTensors>(model));
+  auto plan_once = [&](const PlanOptions& o) {
+    return mode == Mode::kCold ? headroom::fit::PlanFit(model, machine, o)
+                               : headroom::fit::PlanFit(prepared, machine, o);
+  };
+  auto plan = plan_once(options);
+  if (!plan.ok()) {
     state.SkipWithError(std::string(plan.status().message()).c_str());
+    return;
+  }
+  state.SetLabel(absl::StrCat(headroom::fit::PlanVerdictName(plan->verdict), " ngl ",
+                              plan->n_gpu_layers, "/", plan->n_layers, " cpu-moe ", plan->n_cpu_moe,
+                              " max_ctx ", plan->max_context, " ",
+                              static_cast<int>(plan->speed.decode_tok_s), " tok/s"));
+  const uint32_t requested = options.request.n_ctx;
+  uint32_t i = 0;
+  for (auto _ : state) {
+    if (mode == Mode::kPreparedVaryingCtx) {
+      options.request.n_ctx = 1024 + (i++ * 7919u) % 127 * 1024;  // 1k..127k, scattered
+    }
+    auto p = plan_once(options);
+    benchmark::DoNotOptimize(p);
+  }
+  options.request.n_ctx = requested;
+}
+
+void Register(const char* name, const ModelTensors& (*model)(), Machine machine,
+              PlanOptions options) {
+  for (const auto& [suffix, mode] :
+       {std::pair{"/cold", Mode::kCold}, std::pair{"/prepared", Mode::kPrepared},
+        std::pair{"/prepared_varying_ctx", Mode::kPreparedVaryingCtx}}) {
+    benchmark::RegisterBenchmark(
+        (std::string(name) + suffix).c_str(),
+        [=](benchmark::State& state) { RunPlanFit(state, model(), machine, options, mode); })
+        ->Unit(benchmark::kMicrosecond);
   }
 }
 
-// Llama 3.1 70B Q4_K_M (~40 GiB) on 2 x RTX 3090: auto -ngl (partial offload), 8k context.
-void BM_PlanFit_Dense70B_Auto(benchmark::State& state) {
+const ModelTensors& Llama70B() {
   static const ModelTensors model = CatalogModel("llama-3.1-70b", "Q4_K_M");
-  PlanOptions options;
-  options.request.n_ctx = 8192;
-  RunPlanFit(state, model, TwoGpus(23, 936, 71), options);
+  return model;
 }
-BENCHMARK(BM_PlanFit_Dense70B_Auto);
+const ModelTensors& DeepSeekR1() {
+  static const ModelTensors model = CatalogModel("deepseek-r1", "Q4_K_M");
+  return model;
+}
 
+// Llama 3.1 70B Q4_K_M (~40 GiB) on 2 x RTX 3090: auto -ngl, 8k context.
 // The same with the placement given (what a launcher re-checking its settings asks).
-void BM_PlanFit_Dense70B_FixedLayers(benchmark::State& state) {
-  static const ModelTensors model = CatalogModel("llama-3.1-70b", "Q4_K_M");
-  PlanOptions options;
-  options.request.n_ctx = 8192;
-  options.n_gpu_layers = 70;
-  RunPlanFit(state, model, TwoGpus(23, 936, 71), options);
-}
-BENCHMARK(BM_PlanFit_Dense70B_FixedLayers);
-
 // DeepSeek R1 671B Q4_K_M (~377 GiB, 256 experts) on 2 x H100 80 GB: auto expert offload.
-void BM_PlanFit_DeepSeekR1_AutoExperts(benchmark::State& state) {
-  static const ModelTensors model = CatalogModel("deepseek-r1", "Q4_K_M");
-  PlanOptions options;
-  options.request.n_ctx = 32768;
-  RunPlanFit(state, model, TwoGpus(79, 3350, 989), options);
-}
-BENCHMARK(BM_PlanFit_DeepSeekR1_AutoExperts);
-
 // R1 with every expert on the CPU (-ot exps=CPU) and -ngl given.
-void BM_PlanFit_DeepSeekR1_ExpertsOnCpu(benchmark::State& state) {
-  static const ModelTensors model = CatalogModel("deepseek-r1", "Q4_K_M");
-  PlanOptions options;
-  options.request.n_ctx = 32768;
-  options.n_gpu_layers = 62;
-  options.experts_on_cpu = true;
-  RunPlanFit(state, model, TwoGpus(79, 3350, 989), options);
-}
-BENCHMARK(BM_PlanFit_DeepSeekR1_ExpertsOnCpu);
+const bool kRegistered = [] {
+  PlanOptions dense;
+  dense.request.n_ctx = 8192;
+  Register("BM_PlanFit_Dense70B_Auto", Llama70B, TwoGpus(23, 936, 71), dense);
+  dense.n_gpu_layers = 70;
+  Register("BM_PlanFit_Dense70B_FixedLayers", Llama70B, TwoGpus(23, 936, 71), dense);
+  PlanOptions r1;
+  r1.request.n_ctx = 32768;
+  Register("BM_PlanFit_DeepSeekR1_AutoExperts", DeepSeekR1, TwoGpus(79, 3350, 989), r1);
+  r1.n_gpu_layers = 62;
+  r1.experts_on_cpu = true;
+  Register("BM_PlanFit_DeepSeekR1_ExpertsOnCpu", DeepSeekR1, TwoGpus(79, 3350, 989), r1);
+  return true;
+}();
 
 // EstimateCpuMemory (the CPU-only estimate): weights, KV, and the reserve and touched compute
 // buffers, each one replay of the graph.

@@ -86,17 +86,29 @@ class ReserveGraph {
                const std::vector<uint32_t>& layers)
       : a_(arch), s_(shape), e_(arch.embedding_length()), t_(shape.n_tokens), layers_(layers) {}
 
-  // The replay's stages, and false when, of some pair of checks (2i, 2i + 1), neither holds.
-  std::pair<ComputeStages, bool> Run(std::vector<PeriodCheck> checks) {
+  // The replay's regime, and false when, of some pair of checks (2i, 2i + 1), neither holds.
+  std::pair<ComputeRegime, bool> Run(std::vector<PeriodCheck> checks) {
     Build();
     const size_t n_checks = checks.size();
-    Planner planner(g_, std::move(checks));
-    const ComputeStages stages = planner.Run();
+    const bool parametric = s_.n_kv % kCellsPerUnit == 0;
+    Planner planner(g_, parametric ? static_cast<int64_t>(s_.n_kv / kCellsPerUnit) : 0,
+                    std::move(checks));
+    const AffineStages stages = planner.Run();
     bool periodic = true;
     for (size_t i = 0; i + 1 < n_checks; i += 2) {
       periodic = periodic && (planner.holds(i) || planner.holds(i + 1));
     }
-    return {stages, periodic};
+    ComputeRegime r{.attention = stages.attention, .ffn = stages.ffn, .output = stages.output};
+    r.lo_cells =
+        parametric ? static_cast<uint64_t>(planner.domain().lo()) * kCellsPerUnit : s_.n_kv;
+    r.hi_cells =
+        parametric ? static_cast<uint64_t>(planner.domain().hi()) * kCellsPerUnit : s_.n_kv;
+    if (parametric) {
+      for (const int64_t u : planner.domain().excluded()) {
+        r.excluded_cells.push_back(static_cast<uint64_t>(u) * kCellsPerUnit);
+      }
+    }
+    return {r, periodic};
   }
 
  private:
@@ -132,6 +144,18 @@ class ReserveGraph {
 
   int w() const { return g_.external(); }
 
+  // Bytes proportional to the KV cells attended, `per_cell` bytes each: per unit of 256 cells
+  // when the cells come in such units (kv_affine.h), else a constant at this n_kv.
+  Affine Kv(uint64_t per_cell) const {
+    if (s_.n_kv % kCellsPerUnit != 0) return Affine(per_cell * s_.n_kv);
+    return {static_cast<int64_t>(per_cell * kCellsPerUnit), 0};
+  }
+  // `elements_per_cell` elements of ggml type `type` per KV cell.
+  Affine KvRows(uint32_t type, uint64_t elements_per_cell) const {
+    if (s_.n_kv % kCellsPerUnit != 0) return Affine(RowBytes(type, s_.n_kv * elements_per_cell));
+    return {static_cast<int64_t>(RowBytes(type, kCellsPerUnit * elements_per_cell)), 0};
+  }
+
   uint64_t Heads(uint32_t il) const { return LayerShape(a_, il).heads; }
   uint64_t HeadsKv(uint32_t il) const { return LayerShape(a_, il).heads_kv; }
   uint64_t FfnLength(uint32_t il) const { return LayerShape(a_, il).ffn_length; }
@@ -143,12 +167,12 @@ class ReserveGraph {
     k_idxs_ = g_.Input(t_ * kI64);
     v_idxs_ = IsMla(a_) ? -1 : g_.Input(t_ * kI64 * (s_.flash_attn ? 1 : v_width));
     // build_attn_inp_kq_mask: n_kv x n_tokens (over all streams), f16 for flash attention.
-    mask_ = g_.Input(s_.n_kv * t_ * (s_.flash_attn ? 2 : kF32));
+    mask_ = g_.Input(Kv(t_ * (s_.flash_attn ? 2 : kF32)));
     if (Rotated(s_.type_k)) k_rot_ = g_.Input(128 * 128 * kF32);
     if (!IsMla(a_) && Rotated(s_.type_v)) v_rot_ = g_.Input(64 * 64 * kF32);
   }
 
-  int Norm(int x, uint64_t bytes) {
+  int Norm(int x, Affine bytes) {
     const int n = g_.Op(bytes, {x}, 1);
     return g_.Op(bytes, {n, w()}, 1);
   }
@@ -156,7 +180,7 @@ class ReserveGraph {
     if (rot < 0) return x;
     return g_.View(g_.Op(Bytes(x), {rot, g_.View(x)}));
   }
-  uint64_t Bytes(int x) const {
+  Affine Bytes(int x) const {
     while (g_.at(x).view_src >= 0) x = g_.at(x).src[0];
     return g_.at(x).bytes;
   }
@@ -197,8 +221,8 @@ class ReserveGraph {
       cur = Rotate(cur, v_rot_);
     } else {
       // kq = K^T Q, n_kv x n_tokens x n_head f32; the softmax runs in place over it.
-      int kq = g_.Op(s_.n_kv * t_ * heads * kF32, {k_cache, q4});
-      kq = g_.Op(s_.n_kv * t_ * heads * kF32, {kq, mask_}, 1);
+      int kq = g_.Op(Kv(t_ * heads * kF32), {k_cache, q4});
+      kq = g_.Op(Kv(t_ * heads * kF32), {kq, mask_}, 1);
       const int kqv = g_.Op(v_len * t_ * heads * kF32, {v_cache, kq});
       cur = g_.Op(v_len * heads * t_ * kF32, {g_.View(kqv)});
     }
@@ -240,10 +264,10 @@ class ReserveGraph {
       cur = g_.Op(v_len * t_ * heads * kF32, {w(), g_.View(cur)});
       cur = g_.View(g_.Op(v_len * heads * t_ * kF32, {g_.View(cur)}));
     } else {
-      int kq = g_.Op(s_.n_kv * t_ * heads * kF32, {k_cache, q4});
-      kq = g_.Op(s_.n_kv * t_ * heads * kF32, {kq, mask_}, 1);
+      int kq = g_.Op(Kv(t_ * heads * kF32), {k_cache, q4});
+      kq = g_.Op(Kv(t_ * heads * kF32), {kq, mask_}, 1);
       // V is a view of the latent with the wrong strides: made contiguous, in the cache type.
-      const int v = g_.Op(RowBytes(s_.type_k, s_.n_kv * lora), {g_.View(g_.View(k_cache))});
+      const int v = g_.Op(KvRows(s_.type_k, lora), {g_.View(g_.View(k_cache))});
       const int kqv = g_.Op(lora * t_ * heads * kF32, {v, kq});
       const int kqv_mla = g_.Op(v_len * t_ * heads * kF32, {w(), kqv});
       cur = g_.Op(v_len * heads * t_ * kF32, {g_.View(kqv_mla)});
@@ -323,17 +347,45 @@ uint64_t ComputeStages::peak_bytes() const {
   return std::max({attention_bytes, ffn_bytes, output_bytes});
 }
 
-ComputeStages ReplayEveryLayer(const Architecture& arch, const GraphShape& shape) {
-  if (shape.n_tokens == 0 || arch.block_count() == 0) return {};
+bool ComputeRegime::Covers(uint64_t n_kv) const {
+  return n_kv >= lo_cells && n_kv <= hi_cells &&
+         (n_kv % kCellsPerUnit == 0 || lo_cells == hi_cells) &&
+         std::find(excluded_cells.begin(), excluded_cells.end(), n_kv) == excluded_cells.end();
+}
+
+ComputeStages ComputeRegime::At(uint64_t n_kv) const {
+  const auto u = static_cast<int64_t>(n_kv / kCellsPerUnit);
+  auto at = [u](const Affine& a) { return static_cast<uint64_t>(a.At(u)); };
+  return {.attention_bytes = at(attention), .ffn_bytes = at(ffn), .output_bytes = at(output)};
+}
+
+namespace {
+
+// A graph without tokens or layers reserves nothing, at any n_kv.
+ComputeRegime Empty() { return {.lo_cells = 0, .hi_cells = uint64_t{kMaxKvUnits} * kCellsPerUnit}; }
+
+ComputeRegime ReplayAll(const Architecture& arch, const GraphShape& shape) {
   std::vector<uint32_t> layers(arch.block_count());
   for (uint32_t il = 0; il < arch.block_count(); ++il) layers[il] = il;
   return ReserveGraph(arch, shape, layers).Run({}).first;
 }
 
+}  // namespace
+
+ComputeStages ReplayEveryLayer(const Architecture& arch, const GraphShape& shape) {
+  if (shape.n_tokens == 0 || arch.block_count() == 0) return {};
+  return ReplayAll(arch, shape).At(shape.n_kv);
+}
+
 ComputeStages EstimateComputeStages(const Architecture& arch, const GraphShape& shape,
                                     bool* layers_skipped) {
+  return ReplayComputeRegime(arch, shape, layers_skipped).At(shape.n_kv);
+}
+
+ComputeRegime ReplayComputeRegime(const Architecture& arch, const GraphShape& shape,
+                                  bool* layers_skipped) {
   if (layers_skipped != nullptr) *layers_skipped = false;
-  if (shape.n_tokens == 0 || arch.block_count() == 0) return {};
+  if (shape.n_tokens == 0 || arch.block_count() == 0) return Empty();
   // A run of layers of one shape reaches a steady state after a few layers: the allocator's
   // holes, the inputs and the tensors that cross into the next layer come back exactly. The
   // graph keeps the first kHead layers of each long run and the rest of the run but an even
@@ -374,11 +426,11 @@ ComputeStages EstimateComputeStages(const Architecture& arch, const GraphShape& 
   }
   if (!checks.empty()) {
     // The checks pair up (period 1 or period 2 at the same place): either may hold.
-    auto [stages, periodic] = ReserveGraph(arch, shape, layers).Run(checks);
+    auto [regime, periodic] = ReserveGraph(arch, shape, layers).Run(checks);
     if (layers_skipped != nullptr) *layers_skipped = periodic;
-    if (periodic) return stages;
+    if (periodic) return regime;
   }
-  return ReplayEveryLayer(arch, shape);
+  return ReplayAll(arch, shape);
 }
 
 }  // namespace headroom::fit::internal

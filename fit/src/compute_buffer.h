@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "headroom/v1/model.pb.h"
+#include "kv_affine.h"
 
 namespace headroom::fit::internal {
 
@@ -25,6 +27,24 @@ struct ComputeStages {
   uint64_t output_bytes = 0;
   uint64_t peak_bytes() const;
 };
+
+// The stages over a range of KV sizes: exact at every n_kv in [lo_cells, hi_cells] that is a
+// multiple of 256 and not excluded (or, when replayed at another n_kv, at that one only).
+struct ComputeRegime {
+  Affine attention = {};
+  Affine ffn = {};
+  Affine output = {};
+  uint64_t lo_cells = 0;
+  uint64_t hi_cells = 0;
+  std::vector<uint64_t> excluded_cells = {};  // inside the range, where it does not hold
+  bool Covers(uint64_t n_kv) const;
+  ComputeStages At(uint64_t n_kv) const;
+};
+
+// Replays llama.cpp's reserve graph at shape.n_kv, as EstimateComputeStages, keeping the range
+// of n_kv over which the replay's decisions (and so its affine result) hold (kv_affine.h).
+ComputeRegime ReplayComputeRegime(const headroom::v1::Architecture& arch, const GraphShape& shape,
+                                  bool* layers_skipped = nullptr);
 
 // Replays llama.cpp's reserve graph for `arch` at `shape` through a model of ggml-alloc,
 // skipping the middle of each run of like layers where the planner's state is shown to repeat

@@ -1,6 +1,8 @@
 // A replay of ggml-alloc's graph planner (ggml_gallocr over ggml_dyn_tallocr) for a graph
 // described by tensor sizes, sources, views and in-place permissions: it answers how large a
-// compute buffer the planner would reserve, without ggml. Private to headroom::fit.
+// compute buffer the planner would reserve, without ggml. Sizes are affine in the KV cells
+// (kv_affine.h): one replay answers for the whole range of cells where its decisions hold.
+// Private to headroom::fit.
 // Thread-safety: plain values; a Graph and its Planner are used by one thread.
 #pragma once
 
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "compute_buffer.h"
+#include "kv_affine.h"
 
 namespace headroom::fit::internal {
 
@@ -22,7 +25,7 @@ inline constexpr uint64_t kTensorAlignBytes = 32;  // the CPU buffer type's tens
 enum class Stage : uint8_t { kAttention, kFfn, kOutput };
 
 struct Tensor {
-  uint64_t bytes = 0;
+  Affine bytes = {};
   std::array<int, 4> src = {-1, -1, -1, -1};
   int view_src = -1;      // for a view: the tensor whose memory it aliases
   bool leaf = false;      // no op: a graph input or a weight
@@ -42,8 +45,8 @@ class Graph {
   int external() const { return external_; }
   void set_stage(Stage s) { stage_ = s; }
 
-  int Input(uint64_t bytes) { return Add(Tensor{.bytes = bytes, .leaf = true, .input = true}); }
-  int Op(uint64_t bytes, std::initializer_list<int> srcs, uint8_t inplace = 0) {
+  int Input(Affine bytes) { return Add(Tensor{.bytes = bytes, .leaf = true, .input = true}); }
+  int Op(Affine bytes, std::initializer_list<int> srcs, uint8_t inplace = 0) {
     Tensor t{.bytes = bytes, .inplace = inplace, .stage = stage_};
     std::copy(srcs.begin(), srcs.end(), t.src.begin());
     return Add(t);
@@ -108,71 +111,81 @@ class Graph {
   Stage stage_ = Stage::kAttention;
 };
 
-inline uint64_t Aligned(uint64_t bytes) {
-  return (bytes + kTensorAlignBytes - 1) / kTensorAlignBytes * kTensorAlignBytes;
+// The constant part only: per-unit coefficients are multiples of the alignment (kv_affine.h).
+inline Affine Aligned(const Affine& bytes) {
+  const auto align = static_cast<int64_t>(kTensorAlignBytes);
+  return {bytes.per_unit, (bytes.base + align - 1) / align * align};
 }
 
-// ggml_dyn_tallocr: free blocks sorted by offset; the last one is the open top of the buffer.
+// ggml_dyn_tallocr: free blocks sorted by offset; the last one is the open top of the buffer
+// (its size is unbounded and not kept). Every comparison narrows `domain`.
 class DynAllocator {
  public:
-  uint64_t Alloc(uint64_t bytes) {
+  explicit DynAllocator(Domain* domain = nullptr) : d_(domain) {}
+
+  Affine Alloc(Affine bytes) {
     bytes = Aligned(bytes);
     size_t best = blocks_.size() - 1;
-    uint64_t best_size = std::numeric_limits<uint64_t>::max();
+    bool found = false;
+    Affine best_size;
     for (size_t i = 0; i + 1 < blocks_.size(); ++i) {
-      if (blocks_[i].size >= bytes && blocks_[i].size <= best_size) {
+      if (d_->NonNegative(blocks_[i].size - bytes) &&
+          (!found || d_->NonNegative(best_size - blocks_[i].size))) {
         best = i;
+        found = true;
         best_size = blocks_[i].size;
       }
     }
     Block& b = blocks_[best];
-    const uint64_t offset = b.offset;
+    const Affine offset = b.offset;
     b.offset += bytes;
-    b.size -= bytes;
-    if (b.size == 0) blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(best));
-    max_bytes_ = std::max(max_bytes_, offset + bytes);
+    if (best + 1 < blocks_.size()) {
+      b.size -= bytes;
+      if (d_->Zero(b.size)) blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(best));
+    }
     return offset;
   }
 
-  void Free(uint64_t offset, uint64_t bytes) {
+  void Free(const Affine& offset, Affine bytes) {
     bytes = Aligned(bytes);
     for (size_t i = 0; i < blocks_.size(); ++i) {
       Block& b = blocks_[i];
-      if (b.offset + b.size == offset) {
+      const bool top = i + 1 == blocks_.size();
+      if (!top && d_->Equal(b.offset + b.size, offset)) {
         b.size += bytes;
-        if (i + 1 < blocks_.size() && b.offset + b.size == blocks_[i + 1].offset) {
-          b.size += blocks_[i + 1].size;
+        if (d_->Equal(b.offset + b.size, blocks_[i + 1].offset)) {
+          b.size = i + 2 == blocks_.size() ? Affine{} : b.size + blocks_[i + 1].size;
           blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(i + 1));
         }
         return;
       }
-      if (offset + bytes == b.offset) {
+      if (d_->Equal(offset + bytes, b.offset)) {
         b.offset = offset;
-        b.size += bytes;
-        if (i > 0 && blocks_[i - 1].offset + blocks_[i - 1].size == b.offset) {
-          blocks_[i - 1].size += b.size;
+        if (!top) b.size += bytes;
+        if (i > 0 && d_->Equal(blocks_[i - 1].offset + blocks_[i - 1].size, b.offset)) {
+          blocks_[i - 1].size = top ? Affine{} : blocks_[i - 1].size + b.size;
           blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(i));
         }
         return;
       }
     }
     auto pos = std::find_if(blocks_.begin(), blocks_.end(),
-                            [&](const Block& b) { return b.offset >= offset; });
+                            [&](const Block& b) { return d_->NonNegative(b.offset - offset); });
     blocks_.insert(pos, Block{offset, bytes});
   }
 
-  uint64_t max_bytes() const { return max_bytes_; }
-  // The same free blocks: the same holes and the same top, so the same future placements.
+  // The same free blocks for every n_kv: the same holes and the same top, so the same future
+  // placements.
   bool SameFreeBlocks(const DynAllocator& other) const { return blocks_ == other.blocks_; }
 
  private:
   struct Block {
-    uint64_t offset;
-    uint64_t size;
+    Affine offset;
+    Affine size;
     bool operator==(const Block&) const = default;
   };
-  std::vector<Block> blocks_{Block{0, std::numeric_limits<uint64_t>::max() / 4}};
-  uint64_t max_bytes_ = 0;
+  Domain* d_;
+  std::vector<Block> blocks_{Block{}};
 };
 
 // Two layer boundaries of a graph (indices into Graph::boundaries()) whose planner states are
@@ -183,15 +196,34 @@ struct PeriodCheck {
   size_t to = 0;
 };
 
-// ggml_gallocr_alloc_graph_impl over `g`; each stage records the highest byte its tensors use.
+// The high-water mark of each stage, as a function of the KV units.
+struct AffineStages {
+  Affine attention = {};
+  Affine ffn = {};
+  Affine output = {};
+};
+
+// The largest KV unit a replay considers: 2^32 cells.
+inline constexpr int64_t kMaxKvUnits = int64_t{1} << 24;
+
+// ggml_gallocr_alloc_graph_impl over `g` at `u0` units of KV cells; each stage records the
+// highest byte its tensors use; domain() is where the result holds.
 class Planner {
  public:
-  explicit Planner(const Graph& g, std::vector<PeriodCheck> checks = {})
-      : g_(g), state_(g.size()), checks_(std::move(checks)) {
+  explicit Planner(const Graph& g, int64_t u0, std::vector<PeriodCheck> checks = {})
+      : g_(g),
+        state_(g.size()),
+        domain_(u0, 0, kMaxKvUnits),
+        alloc_(&domain_),
+        checks_(std::move(checks)) {
     snapshots_.resize(checks_.size());
   }
+  Planner(const Planner&) = delete;
+  Planner& operator=(const Planner&) = delete;
 
-  ComputeStages Run() {
+  const Domain& domain() const { return domain_; }
+
+  AffineStages Run() {
     for (int leaf : g_.leafs()) Allocate(leaf);
     for (int n : g_.nodes()) {
       const Tensor& t = g_.at(n);
@@ -224,7 +256,7 @@ class Planner {
     int children = 0;
     int views = 0;
     bool allocated = false;
-    uint64_t offset = 0;
+    Affine offset;
   };
   static size_t Index(int t) { return static_cast<size_t>(t); }
 
@@ -233,14 +265,14 @@ class Planner {
   // A source the node may overwrite: read by nobody else, not an output, and memory of this
   // buffer that the source owns. A view owns nothing (ggml_gallocr_is_own is false for it), so
   // an op on a view, such as the rope of a reshaped projection, always gets new memory.
-  int ReusableSource(const Tensor& node) const {
+  int ReusableSource(const Tensor& node) {
     for (size_t i = 0; i < node.src.size(); ++i) {
       const int p = node.src[i];
       if (p < 0 || !(node.inplace & (1u << i))) continue;
       const Tensor& pt = g_.at(p);
       const State& ps = state_[Index(p)];
       if (ps.allocated && !pt.output && ps.children == 1 && ps.views == 0 &&
-          pt.bytes >= node.bytes) {
+          domain_.NonNegative(pt.bytes - node.bytes)) {
         return p;
       }
     }
@@ -256,15 +288,16 @@ class Planner {
       State& ps = state_[Index(p)];
       ps.allocated = false;
       s.offset = ps.offset;
-      const uint64_t spare = Aligned(g_.at(p).bytes) - Aligned(x.bytes);
-      if (spare > 0) alloc_.Free(s.offset + Aligned(x.bytes), spare);
+      const Affine spare = Aligned(g_.at(p).bytes) - Aligned(x.bytes);
+      if (!domain_.Zero(spare)) alloc_.Free(s.offset + Aligned(x.bytes), spare);
       return;
     }
     s.offset = alloc_.Alloc(x.bytes);
-    uint64_t& stage = x.stage == Stage::kAttention ? stages_.attention_bytes
-                      : x.stage == Stage::kFfn     ? stages_.ffn_bytes
-                                                   : stages_.output_bytes;
-    stage = std::max(stage, s.offset + Aligned(x.bytes));
+    Affine& stage = x.stage == Stage::kAttention ? stages_.attention
+                    : x.stage == Stage::kFfn     ? stages_.ffn
+                                                 : stages_.output;
+    const Affine end = s.offset + Aligned(x.bytes);
+    if (domain_.Less(stage, end)) stage = end;
   }
 
   void Free(int t) {
@@ -383,8 +416,9 @@ class Planner {
 
   const Graph& g_;
   std::vector<State> state_;
+  Domain domain_;
   DynAllocator alloc_;
-  ComputeStages stages_;
+  AffineStages stages_;
   std::vector<PeriodCheck> checks_;
   std::vector<Snapshot> snapshots_;
 };

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "compute_buffer.h"
 #include "kv_cache.h"
+#include "prepared.h"
 #include "weights.h"
 
 namespace headroom::fit::internal {
@@ -145,10 +147,25 @@ absl::StatusOr<ModelTable> BuildModelTable(const ModelTensors& model, const Requ
   return table;
 }
 
-ComputePricer::ComputePricer(const Architecture& arch, const Request& request, bool touched)
-    : arch_(&arch), request_(&request), touched_(touched) {}
+ComputePricer::ComputePricer(const Architecture& arch, const Request& request, bool touched,
+                             ComputeMemo* memo)
+    : arch_(&arch), request_(&request), touched_(touched), memo_(memo) {}
 
-ComputeAt ComputePricer::Exact(uint32_t n_ubatch, uint32_t cells) const {
+ComputeStages ComputePricer::Price(const GraphShape& shape) {
+  for (const auto& [key, regime] : known_) {
+    if (SameGraph(key, shape) && regime.Covers(shape.n_kv)) return regime.At(shape.n_kv);
+  }
+  std::optional<ComputeRegime> regime;
+  if (memo_ != nullptr) regime = memo_->Find(shape);
+  if (!regime) {
+    regime = ReplayComputeRegime(*arch_, shape);
+    if (memo_ != nullptr) memo_->Add(shape, *regime);
+  }
+  known_.emplace_back(shape, *regime);
+  return regime->At(shape.n_kv);
+}
+
+ComputeAt ComputePricer::At(uint32_t n_ubatch, uint32_t cells) {
   const Request& r = *request_;
   // The reserve graph each backend's scheduler allocates (llama_context::sched_reserve).
   GraphShape shape{
@@ -159,7 +176,7 @@ ComputeAt ComputePricer::Exact(uint32_t n_ubatch, uint32_t cells) const {
       .type_k = r.type_k,
       .type_v = r.type_v};
   ComputeAt at;
-  at.reserve = EstimateComputeStages(*arch_, shape);
+  at.reserve = Price(shape);
   if (!touched_) return at;
   // What a CPU-only run touches of its reservation, as EstimateCpuMemory counts it: the
   // prompt's ubatch, one row of logits, the cells in use padded to 256.
@@ -167,55 +184,23 @@ ComputeAt ComputePricer::Exact(uint32_t n_ubatch, uint32_t cells) const {
   shape.n_tokens = std::min<uint64_t>(prompt, n_ubatch);
   shape.n_outputs = 1;
   shape.n_kv = std::min<uint64_t>(cells, PadTo(prompt, kKvPadCells));
-  at.touched = EstimateComputeStages(*arch_, shape);
+  at.touched = Price(shape);
   return at;
 }
 
-ComputeAt ComputePricer::At(uint32_t n_ubatch, uint32_t cells, bool exact) {
-  const Known* below = nullptr;
-  const Known* above = nullptr;
-  for (const Known& k : known_) {
-    if (k.n_ubatch != n_ubatch) continue;
-    if (k.cells == cells) return k.at;
-    if (k.cells < cells && (below == nullptr || k.cells > below->cells)) below = &k;
-    if (k.cells > cells && (above == nullptr || k.cells < above->cells)) above = &k;
-  }
-  // The touched graph attends min(cells, prompt) cells: a line only where both ends see all.
-  const uint64_t prompt_cells = PadTo(request_->n_prompt.value_or(n_ubatch), kKvPadCells);
-  if (exact || below == nullptr || above == nullptr || (touched_ && below->cells < prompt_cells)) {
-    known_.push_back({n_ubatch, cells, Exact(n_ubatch, cells)});
-    return known_.back().at;
-  }
-  const double f = static_cast<double>(cells - below->cells) / (above->cells - below->cells);
-  auto line = [f](uint64_t lo, uint64_t hi) {
-    return static_cast<uint64_t>(std::ceil(
-        static_cast<double>(lo) + (static_cast<double>(hi) - static_cast<double>(lo)) * f));
-  };
-  auto stages = [&line](const ComputeStages& lo, const ComputeStages& hi) {
-    return ComputeStages{.attention_bytes = line(lo.attention_bytes, hi.attention_bytes),
-                         .ffn_bytes = line(lo.ffn_bytes, hi.ffn_bytes),
-                         .output_bytes = line(lo.output_bytes, hi.output_bytes)};
-  };
-  return {.reserve = stages(below->at.reserve, above->at.reserve),
-          .touched = stages(below->at.touched, above->at.touched)};
-}
-
-absl::StatusOr<ContextCost> CostContext(const ModelTensors& model, const ModelTable& table,
-                                        const Request& request, ComputePricer& pricer, bool exact) {
+absl::StatusOr<ContextCost> CostContext(const ModelTensors& model, const Request& request,
+                                        ComputePricer& pricer) {
   const Architecture& arch = model.arch;
   ContextCost c;
   c.n_ubatch = EffectiveUbatch(arch, request);
-  // The table holds each layer's row bytes (checked against the cache types when it was
-  // built), so only the cells are needed here: this runs once per bisection step.
+  // The cells only: PlaceModel holds each device's row bytes (checked against the cache types
+  // when the table was built), and this runs once per bisection step.
   absl::StatusOr<KvGeometry> g = ComputeKvCells(arch, request, c.n_ubatch);
   if (!g.ok()) return g.status();
   c.cells = g->cells;
-  c.kv_bytes.reserve(table.layers.size());
-  for (const ModelTable::Layer& l : table.layers) {
-    const uint64_t cells = uint64_t{l.sliding ? g->swa_cells : g->cells} * g->streams;
-    c.kv_bytes.push_back((l.k_row_bytes + l.v_row_bytes) * cells);
-  }
-  const ComputeAt at = pricer.At(c.n_ubatch, g->cells, exact);
+  c.swa_cells = g->swa_cells;
+  c.streams = g->streams;
+  const ComputeAt at = pricer.At(c.n_ubatch, g->cells);
   c.layers_compute_bytes = std::max(at.reserve.attention_bytes, at.reserve.ffn_bytes);
   c.output_compute_bytes = at.reserve.peak_bytes();
   c.host_touched_compute_bytes = at.touched.peak_bytes();
@@ -253,21 +238,25 @@ Placement PlaceLayers(uint32_t n_layer, uint32_t n_gpu_layers, uint32_t n_cpu_mo
   return p;
 }
 
-Plan PlanMemory(const ModelTable& table, const ContextCost& context, const Placement& placement,
-                const Machine& machine, const Request& request) {
-  Plan plan;
+PlacedModel PlaceModel(const ModelTable& table, const Placement& placement,
+                       const Machine& machine) {
+  PlacedModel placed;
+  Plan& plan = placed.base;
   const auto n_layer = static_cast<uint32_t>(table.layers.size());
   plan.n_layers = n_layer + 1;
   plan.n_gpu_layers = placement.n_gpu_layers;
   plan.n_cpu_moe = table.moe ? placement.n_cpu_moe : 0;
-  plan.kv_cells = context.cells;
   plan.host.name = "host";
   plan.host.backend = Backend::kCpu;
   plan.host.free_bytes = machine.host_available_bytes;
-  plan.gpus.reserve(machine.gpus.size());
-  for (const Gpu& gpu : machine.gpus) {
-    plan.gpus.push_back({.name = gpu.name, .backend = gpu.backend, .free_bytes = gpu.free_bytes});
+  plan.gpus.resize(machine.gpus.size());
+  for (size_t i = 0; i < machine.gpus.size(); ++i) {
+    plan.gpus[i].backend = machine.gpus[i].backend;
+    plan.gpus[i].free_bytes = machine.gpus[i].free_bytes;
   }
+  placed.full_row_bytes.assign(machine.gpus.size() + 1, 0);
+  placed.swa_row_bytes.assign(machine.gpus.size() + 1, 0);
+  placed.output_device = placement.output_device;
   auto usage = [&plan](int device) -> DeviceUsage& {
     return device == kHost ? plan.host : plan.gpus[static_cast<size_t>(device)];
   };
@@ -282,7 +271,8 @@ Plan PlanMemory(const ModelTable& table, const ContextCost& context, const Place
     const ModelTable::Layer& l = table.layers[il];
     const int device = placement.layer_device[il];
     const int expert_device = il < plan.n_cpu_moe ? kHost : device;
-    usage(device).kv_cache_bytes += context.kv_bytes[il];
+    (l.sliding ? placed.swa_row_bytes : placed.full_row_bytes)[static_cast<size_t>(device + 1)] +=
+        l.k_row_bytes + l.v_row_bytes;
     usage(device).layers += 1;
     if (device == kHost) {
       host_tensor_bytes += l.dense_bytes;
@@ -303,32 +293,52 @@ Plan PlanMemory(const ModelTable& table, const ContextCost& context, const Place
   // Repack copies are as large as their originals, so with or without mmap that is the bytes
   // of the host's tensors.
   plan.host.weights_bytes = host_tensor_bytes;
+  // Logits live in host memory whatever the placement (llama_context::output_reserve); the
+  // request's n_parallel is applied in PlanMemory.
+  plan.host.output_bytes = table.logits_row_bytes;
+  placed.host_runs_layers = plan.host.layers > 0 || plan.n_cpu_moe > 0;
+  return placed;
+}
 
+Plan PlanMemory(const PlacedModel& placed, const ContextCost& context, const Machine& machine,
+                const Request& request) {
+  Plan plan = placed.base;
+  plan.kv_cells = context.cells;
+  auto kv = [&](size_t slot) {
+    return (placed.full_row_bytes[slot] * context.cells +
+            placed.swa_row_bytes[slot] * context.swa_cells) *
+           context.streams;
+  };
+  plan.host.kv_cache_bytes = kv(0);
   // Compute buffers: every backend that runs part of the graph reserves its worst case.
   bool gpus_used = false;
   for (size_t i = 0; i < plan.gpus.size(); ++i) {
     DeviceUsage& g = plan.gpus[i];
-    const bool has_output = placement.output_device == static_cast<int>(i);
+    g.kv_cache_bytes = kv(i + 1);
+    const bool has_output = placed.output_device == static_cast<int>(i);
     if (g.weights_bytes == 0 && g.layers == 0 && !has_output) continue;
     gpus_used = true;
     g.compute_bytes = has_output ? context.output_compute_bytes : context.layers_compute_bytes;
     g.overhead_bytes = BackendOverheadBytes(machine.gpus[i].backend);
   }
-  const bool host_runs_layers = plan.host.layers > 0 || plan.n_cpu_moe > 0;
   if (!gpus_used) {
     plan.host.compute_bytes = context.host_touched_compute_bytes;
   } else {
     // The host's buffer is pinned (CUDA_Host, Vulkan_Host), so the reservation is resident.
-    plan.host.compute_bytes =
-        host_runs_layers ? std::max(context.layers_compute_bytes, context.input_compute_bytes)
-                         : context.input_compute_bytes;
+    plan.host.compute_bytes = placed.host_runs_layers ? std::max(context.layers_compute_bytes,
+                                                                 context.input_compute_bytes)
+                                                      : context.input_compute_bytes;
   }
-  // Logits live in host memory whatever the placement (llama_context::output_reserve).
-  plan.host.output_bytes = table.logits_row_bytes * std::max(1u, request.n_parallel);
+  plan.host.output_bytes *= std::max(1u, request.n_parallel);
   plan.host.overhead_bytes = BackendOverheadBytes(Backend::kCpu);
   plan.host.total_bytes = SumParts(plan.host);
   for (DeviceUsage& g : plan.gpus) g.total_bytes = SumParts(g);
   return plan;
+}
+
+Plan PlanMemory(const ModelTable& table, const ContextCost& context, const Placement& placement,
+                const Machine& machine, const Request& request) {
+  return PlanMemory(PlaceModel(table, placement, machine), context, machine, request);
 }
 
 int64_t GpuHeadroom(const Plan& plan, uint64_t gpu_margin) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -59,44 +60,42 @@ struct ComputeAt {
   ComputeStages touched;
 };
 
-// Prices the compute buffers of one request at any number of cells. An exact price replays the
-// graph (EstimateComputeStages, the costly part of an estimate); the buffers grow linearly
-// with the cells attended (the KQ mask, the scores), so between two exact prices of the same
-// ubatch a line is used when `exact` is false. Holds the prices it has made; not thread-safe
-// (one per PlanFit call). `touched`: also price the CPU-only resident part (else it is 0).
+class ComputeMemo;
+
+// Prices the compute buffers of one request at any number of cells. A price comes from a
+// regime (ReplayComputeRegime: exact over a range of cells) already held here or in `memo`,
+// else from a new replay, the costly part of an estimate. Not thread-safe (one per PlanFit
+// call); `memo` is. `touched`: also price the CPU-only resident part (else it is 0).
 class ComputePricer {
  public:
-  ComputePricer(const headroom::v1::Architecture& arch, const Request& request, bool touched);
-  ComputeAt At(uint32_t n_ubatch, uint32_t cells, bool exact);
+  ComputePricer(const headroom::v1::Architecture& arch, const Request& request, bool touched,
+                ComputeMemo* memo = nullptr);
+  ComputeAt At(uint32_t n_ubatch, uint32_t cells);
 
  private:
-  ComputeAt Exact(uint32_t n_ubatch, uint32_t cells) const;
+  ComputeStages Price(const GraphShape& shape);
   const headroom::v1::Architecture* arch_;
   const Request* request_;
   bool touched_;
-  struct Known {
-    uint32_t n_ubatch;
-    uint32_t cells;
-    ComputeAt at;
-  };
-  std::vector<Known> known_;  // exact prices, for the lines
+  ComputeMemo* memo_;
+  std::vector<std::pair<GraphShape, ComputeRegime>> known_;
 };
 
 // Everything that depends on n_ctx: KV bytes per layer and the compute buffers.
 struct ContextCost {
-  uint32_t cells = 0;  // per stream
+  uint32_t cells = 0;      // per stream, full-attention layers
+  uint32_t swa_cells = 0;  // per stream, sliding-window layers
+  uint32_t streams = 1;
   uint32_t n_ubatch = 0;
-  std::vector<uint64_t> kv_bytes;           // per layer, all streams
   uint64_t layers_compute_bytes = 0;        // reserve of a device running layers (no output head)
   uint64_t output_compute_bytes = 0;        // reserve of the device running the output head too
   uint64_t host_touched_compute_bytes = 0;  // CPU-only: what a prompt touches (resident)
   uint64_t input_compute_bytes = 0;  // host with every layer offloaded: embeddings in, copied
 };
 
-// `request.n_ctx` is the context to cost (0 = trained); `exact` as ComputePricer::At.
-// Refusals as EstimateCpuMemory's.
-absl::StatusOr<ContextCost> CostContext(const ModelTensors& model, const ModelTable& table,
-                                        const Request& request, ComputePricer& pricer, bool exact);
+// `request.n_ctx` is the context to cost (0 = trained). Refusals as EstimateCpuMemory's.
+absl::StatusOr<ContextCost> CostContext(const ModelTensors& model, const Request& request,
+                                        ComputePricer& pricer);
 
 struct Placement {
   uint32_t n_gpu_layers = 0;      // llama.cpp's -ngl, clamped to n_layer + 1
@@ -110,7 +109,23 @@ struct Placement {
 Placement PlaceLayers(uint32_t n_layer, uint32_t n_gpu_layers, uint32_t n_cpu_moe,
                       const Machine& machine);
 
-// Memory of every device: Plan.gpus, host, n_layers, n_gpu_layers, n_cpu_moe and kv_cells.
+// What a placement puts on each device whatever the context: `base` has the weights and
+// layers of every device (GPUs unnamed) and n_layers, n_gpu_layers, n_cpu_moe; the KV cache
+// is summed as the bytes of one cell over each device's full-attention and sliding layers
+// (index 0 the host, then the GPUs). Trying contexts with it costs O(devices) each.
+struct PlacedModel {
+  Plan base;
+  std::vector<uint64_t> full_row_bytes;
+  std::vector<uint64_t> swa_row_bytes;
+  int output_device = kHost;
+  bool host_runs_layers = false;
+};
+PlacedModel PlaceModel(const ModelTable& table, const Placement& placement, const Machine& machine);
+
+// Memory of every device at one context: Plan.gpus (unnamed), host, n_layers, n_gpu_layers,
+// n_cpu_moe and kv_cells.
+Plan PlanMemory(const PlacedModel& placed, const ContextCost& context, const Machine& machine,
+                const Request& request);
 Plan PlanMemory(const ModelTable& table, const ContextCost& context, const Placement& placement,
                 const Machine& machine, const Request& request);
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "kv_cache.h"
 #include "placement.h"
+#include "prepared.h"
 #include "speed.h"
 
 namespace headroom::fit {
@@ -95,7 +96,7 @@ struct Search {
   const ModelTensors* model;
   const Machine* machine;
   const PlanOptions* options;
-  ModelTable table;
+  const ModelTable& table;
   ContextCost context;
   internal::ComputePricer* pricer;
 
@@ -169,9 +170,9 @@ std::pair<uint32_t, uint32_t> ChoosePlacement(const Search& s) {
   return experts;
 }
 
-// Largest multiple of 256 up to the cap whose plan fits with the margin, placement fixed. The
-// bisection prices compute buffers on lines between exact prices; the answer and the context
-// after it are then checked exactly.
+// Largest multiple of 256 up to the cap whose plan fits with the margin, placement fixed: a
+// bisection on exact memory (a compute-buffer regime covers a range of contexts, so most
+// steps replay nothing).
 uint32_t MaxContext(const Search& s, uint32_t ngl, uint32_t n_cpu_moe) {
   const auto& arch = s.model->arch;
   const Request& r = s.options->request;
@@ -179,35 +180,34 @@ uint32_t MaxContext(const Search& s, uint32_t ngl, uint32_t n_cpu_moe) {
                            ? uint64_t{arch.context_length()} * std::max(1u, r.n_parallel)
                            : uint64_t{r.n_ctx} + internal::kKvPadCells - 1;
   const uint64_t units_cap = std::min<uint64_t>(cap, UINT32_MAX) / internal::kKvPadCells;
-  const Placement p = internal::PlaceLayers(s.n_layer(), ngl, n_cpu_moe, *s.machine);
-  auto fits = [&](uint64_t units, bool exact) {
+  const internal::PlacedModel placed = internal::PlaceModel(
+      s.table, internal::PlaceLayers(s.n_layer(), ngl, n_cpu_moe, *s.machine), *s.machine);
+  auto fits = [&](uint64_t units) {
     Request at = r;
     at.n_ctx = static_cast<uint32_t>(units * internal::kKvPadCells);
-    absl::StatusOr<ContextCost> c = internal::CostContext(*s.model, s.table, at, *s.pricer, exact);
+    absl::StatusOr<ContextCost> c = internal::CostContext(*s.model, at, *s.pricer);
     if (!c.ok()) return false;
-    const Plan plan = internal::PlanMemory(s.table, *c, p, *s.machine, at);
+    const Plan plan = internal::PlanMemory(placed, *c, *s.machine, at);
     return internal::Headroom(plan, *s.machine, s.options->gpu_margin_bytes) >= 0;
   };
   if (units_cap == 0) return 0;
-  // The requested context was priced exactly for the plan itself: a free first bracket end.
+  // The requested context was priced for the plan itself: a free first bracket end.
   const uint64_t requested = r.n_ctx == 0 ? arch.context_length() : r.n_ctx;
   const uint64_t units_requested = std::clamp<uint64_t>(
       (requested + internal::kKvPadCells - 1) / internal::kKvPadCells, 1, units_cap);
   uint64_t lo = 1;          // fits
   uint64_t hi = units_cap;  // does not
-  if (fits(units_requested, true)) {
-    if (fits(units_cap, true)) return static_cast<uint32_t>(units_cap * internal::kKvPadCells);
+  if (fits(units_requested)) {
+    if (fits(units_cap)) return static_cast<uint32_t>(units_cap * internal::kKvPadCells);
     lo = units_requested;
   } else {
-    if (units_requested == 1 || !fits(1, true)) return 0;
+    if (units_requested == 1 || !fits(1)) return 0;
     hi = units_requested;
   }
   while (hi - lo > 1) {
     const uint64_t mid = lo + (hi - lo) / 2;
-    (fits(mid, false) ? lo : hi) = mid;
+    (fits(mid) ? lo : hi) = mid;
   }
-  while (lo > 1 && !fits(lo, true)) --lo;
-  while (lo + 1 <= units_cap && fits(lo + 1, true)) ++lo;
   return static_cast<uint32_t>(lo * internal::kKvPadCells);
 }
 
@@ -338,20 +338,44 @@ absl::StatusOr<Machine> MachineFromHardware(const headroom::v1::Hardware& hardwa
 
 absl::StatusOr<Plan> PlanFit(const ModelTensors& model, const Machine& machine,
                              const PlanOptions& options) {
+  return internal::PlanFitWith(model, nullptr, machine, options);
+}
+
+PreparedModel::PreparedModel(std::shared_ptr<const ModelTensors> model)
+    : model_(std::move(model)), state_(std::make_unique<internal::PreparedState>()) {}
+PreparedModel::~PreparedModel() = default;
+
+absl::StatusOr<Plan> PlanFit(const PreparedModel& model, const Machine& machine,
+                             const PlanOptions& options) {
+  return internal::PlanFitWith(model.model(), model.state_.get(), machine, options);
+}
+
+namespace internal {
+
+absl::StatusOr<Plan> PlanFitWith(const ModelTensors& model, PreparedState* state,
+                                 const Machine& machine, const PlanOptions& options) {
   if (absl::Status s = CheckInputs(model, machine, options); !s.ok()) return s;
-  absl::StatusOr<ModelTable> table = internal::BuildModelTable(model, options.request);
-  if (!table.ok()) return table.status();
+  std::shared_ptr<const ModelTable> table;
+  if (state != nullptr) {
+    absl::StatusOr<std::shared_ptr<const ModelTable>> kept = state->Table(model, options.request);
+    if (!kept.ok()) return kept.status();
+    table = *std::move(kept);
+  } else {
+    absl::StatusOr<ModelTable> built = BuildModelTable(model, options.request);
+    if (!built.ok()) return built.status();
+    table = std::make_shared<const ModelTable>(*std::move(built));
+  }
+  ComputeMemo* memo = state != nullptr ? state->memo() : nullptr;
   // Only a CPU-only plan needs the resident part of the compute reservation priced.
   const bool cpu_only = machine.gpus.empty() || options.n_gpu_layers.value_or(1) == 0;
-  internal::ComputePricer pricer(model.arch, options.request, cpu_only);
+  ComputePricer pricer(model.arch, options.request, cpu_only, memo);
   Search search{.model = &model,
                 .machine = &machine,
                 .options = &options,
-                .table = *std::move(table),
+                .table = *table,
                 .context = {},
                 .pricer = &pricer};
-  absl::StatusOr<ContextCost> context =
-      internal::CostContext(model, search.table, options.request, pricer, true);
+  absl::StatusOr<ContextCost> context = CostContext(model, options.request, pricer);
   if (!context.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("options.request.", context.status().message()));
   }
@@ -359,19 +383,20 @@ absl::StatusOr<Plan> PlanFit(const ModelTensors& model, const Machine& machine,
 
   const auto [ngl, n_cpu_moe] = ChoosePlacement(search);
   if (ngl == 0 && !cpu_only) {  // nothing fits on the GPUs: price the CPU-only run
-    pricer = internal::ComputePricer(model.arch, options.request, true);
-    context = internal::CostContext(model, search.table, options.request, pricer, true);
+    pricer = ComputePricer(model.arch, options.request, true, memo);
+    context = CostContext(model, options.request, pricer);
     if (!context.ok()) return context.status();
     search.context = *std::move(context);
   }
-  const Placement placement = internal::PlaceLayers(search.n_layer(), ngl, n_cpu_moe, machine);
-  Plan plan =
-      internal::PlanMemory(search.table, search.context, placement, machine, options.request);
+  const Placement placement = PlaceLayers(search.n_layer(), ngl, n_cpu_moe, machine);
+  Plan plan = PlanMemory(search.table, search.context, placement, machine, options.request);
+  for (size_t i = 0; i < plan.gpus.size(); ++i) plan.gpus[i].name = machine.gpus[i].name;
   SetVerdict(plan, machine, !machine.gpus.empty());
-  plan.speed = internal::EstimateSpeed(
-      internal::MakeSpeedInput(search.table, placement, options, search.context.n_ubatch), machine);
+  plan.speed = EstimateSpeed(
+      MakeSpeedInput(search.table, placement, options, search.context.n_ubatch), machine);
   plan.max_context = MaxContext(search, ngl, n_cpu_moe);
   return plan;
 }
 
+}  // namespace internal
 }  // namespace headroom::fit

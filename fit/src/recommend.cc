@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -235,6 +236,20 @@ absl::StatusOr<Recommendation> Recommend(const std::vector<Candidate>& candidate
   const bool use_kld = std::all_of(candidates.begin(), candidates.end(),
                                    [](const Candidate& c) { return c.kld >= 0; });
   std::vector<Ranked> ranked(candidates.size());
+  // What each candidate keeps between its many plans; the quants of one model share the
+  // compute buffers replayed (the graph holds no weights).
+  std::vector<std::unique_ptr<internal::PreparedState>> prepared;
+  std::vector<std::pair<std::string, std::shared_ptr<internal::ComputeMemo>>> memos;
+  for (const Candidate& c : candidates) {
+    std::string arch = c.model.arch.SerializeAsString();
+    auto same =
+        std::find_if(memos.begin(), memos.end(), [&](const auto& m) { return m.first == arch; });
+    if (same == memos.end()) {
+      memos.emplace_back(std::move(arch), std::make_shared<internal::ComputeMemo>());
+      same = memos.end() - 1;
+    }
+    prepared.push_back(std::make_unique<internal::PreparedState>(same->second));
+  }
   for (size_t i = 0; i < candidates.size(); ++i) {
     Ranked& r = ranked[i];
     const uint64_t trained = candidates[i].model.arch.context_length();
@@ -246,7 +261,8 @@ absl::StatusOr<Recommendation> Recommend(const std::vector<Candidate>& candidate
         .machine = &machine,
         .constraints = &constraints,
         .min_ctx = (constraints.min_context + kCtxStep - 1) / kCtxStep * kCtxStep,
-        .cap_ctx = static_cast<uint32_t>(std::min<uint64_t>(cap, 1u << 30)) / kCtxStep * kCtxStep};
+        .cap_ctx = static_cast<uint32_t>(std::min<uint64_t>(cap, 1u << 30)) / kCtxStep * kCtxStep,
+        .prepared = prepared[i].get()};
     r.bpw = BitsPerWeight(candidates[i].model);
     r.quality = use_kld ? candidates[i].kld : -r.bpw;
     if (r.search.min_ctx <= r.search.cap_ctx) r.result = EvaluateCandidate(r.search);

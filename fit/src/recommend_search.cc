@@ -79,8 +79,8 @@ struct Probe {
 
 Probe Try(const Search& s, Tier tier, KvPair kv, uint32_t ctx, std::optional<uint32_t> layers) {
   Probe p;
-  absl::StatusOr<Plan> plan =
-      PlanFit(s.candidate->model, *s.machine, MakeOptions(s, tier, kv, ctx, layers));
+  absl::StatusOr<Plan> plan = PlanFitWith(s.candidate->model, s.prepared, *s.machine,
+                                          MakeOptions(s, tier, kv, ctx, layers));
   if (!plan.ok()) {
     p.error = std::string(plan.status().message());
     return p;

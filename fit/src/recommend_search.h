@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "headroom/fit/recommend.h"
+#include "prepared.h"
 
 namespace headroom::fit::internal {
 
@@ -42,8 +43,9 @@ struct Search {
   size_t index = 0;
   const Machine* machine = nullptr;
   const Constraints* constraints = nullptr;
-  uint32_t min_ctx = 0;  // per sequence, multiple of 256
-  uint32_t cap_ctx = 0;  // per sequence, multiple of 256
+  uint32_t min_ctx = 0;               // per sequence, multiple of 256
+  uint32_t cap_ctx = 0;               // per sequence, multiple of 256
+  PreparedState* prepared = nullptr;  // what the candidate's plans keep (may be null)
 };
 
 struct Result {

@@ -3,8 +3,10 @@
 // between estimates (differences, ratios), derived from the tensor shapes in the comments.
 #include "compute_buffer.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ggml_alloc_replay.h"
 #include "gtest/gtest.h"
@@ -63,6 +65,15 @@ ComputeStages Reserve(const headroom::v1::Architecture& a, uint64_t tokens, uint
                                    .type_v = type_v});
 }
 
+uint64_t Align(uint64_t bytes) { return static_cast<uint64_t>(Aligned(bytes).base); }
+
+// The planner's reservation for a graph whose sizes do not depend on the KV cells.
+uint64_t Peak(const Graph& g) {
+  Planner planner(g, 0);
+  const AffineStages s = planner.Run();
+  return static_cast<uint64_t>(std::max({s.attention.base, s.ffn.base, s.output.base}));
+}
+
 // ggml-alloc rules the replay follows, on three-tensor graphs.
 TEST(GgmlAllocReplayTest, InPlaceOpTakesOverASourceNobodyElseReads) {
   Graph g;
@@ -70,20 +81,20 @@ TEST(GgmlAllocReplayTest, InPlaceOpTakesOverASourceNobodyElseReads) {
   const int a = g.Op(4096, {in});
   const int b = g.Op(4096, {a}, 1);  // e.g. a norm's weight multiply
   g.Expand(b);
-  EXPECT_EQ(Planner(g).Run().peak_bytes(), Aligned(1000) + 4096);
+  EXPECT_EQ(Peak(g), Align(1000) + 4096);
   Graph g2;  // the same, but a second reader keeps the source alive
   const int in2 = g2.Input(1000);
   const int a2 = g2.Op(4096, {in2});
   const int b2 = g2.Op(4096, {a2}, 1);
   g2.Expand(g2.Op(4096, {b2, a2}));
-  EXPECT_EQ(Planner(g2).Run().peak_bytes(), Aligned(1000) + 3 * 4096);
+  EXPECT_EQ(Peak(g2), Align(1000) + 3 * 4096);
 }
 
 TEST(GgmlAllocReplayTest, NothingRunsInPlaceOverAView) {
   Graph g;
   const int a = g.Op(4096, {g.Input(64)});
   g.Expand(g.Op(4096, {g.View(a)}, 1));  // e.g. a rope over a reshaped projection
-  EXPECT_EQ(Planner(g).Run().peak_bytes(), 64 + 2 * 4096);
+  EXPECT_EQ(Peak(g), 64 + 2 * 4096);
 }
 
 // Best fit takes the smallest hole that fits; a tensor no hole fits goes on top, over
@@ -97,7 +108,7 @@ TEST(GgmlAllocReplayTest, BestFitAndGrowthOnTop) {
   const int d = g.Op(1 << 10, {c});     // fits the small hole b left
   const int e = g.Op(2 << 20, {d, c});  // fits no hole: goes above c, still alive
   g.Expand(e);
-  EXPECT_EQ(Planner(g).Run().peak_bytes(), 32 + (1 << 20) + (1 << 10) + (1 << 20) + (2 << 20));
+  EXPECT_EQ(Peak(g), 32 + (1 << 20) + (1 << 10) + (1 << 20) + (2 << 20));
 }
 
 TEST(ComputeBufferTest, EmptyGraphReservesNothing) {
@@ -270,6 +281,68 @@ TEST(ComputeBufferTest, ShortModelsAreReplayedWhole) {
   const ComputeStages s = EstimateComputeStages(a, shape, &skipped);
   EXPECT_FALSE(skipped);
   EXPECT_EQ(s.peak_bytes(), ReplayEveryLayer(a, shape).peak_bytes());
+}
+
+// A regime (one replay, kept over the range of cells where its decisions hold) must give what a
+// fresh replay gives at every context it covers. Sweeps contexts the way a bisection visits
+// them, pricing from the regimes found so far and replaying only where none covers, and
+// checks every answer against a replay of its own.
+TEST(ComputeBufferTest, RegimesAreExactWhereverTheyCover) {
+  auto moe = Llama(512, 8, 1536, 12);
+  moe.set_family("qwen3moe");
+  moe.mutable_moe()->set_expert_count(16);
+  moe.mutable_moe()->set_expert_used_count(4);
+  moe.mutable_moe()->set_expert_ffn_length(256);
+  auto mla = Mla();
+  mla.set_block_count(12);
+  for (const auto& a : {Llama(512, 8, 1536, 10), Llama(2048, 16, 5632, 12), moe, mla}) {
+    for (const bool flash : {false, true}) {
+      for (const uint32_t type : {kF16, kQ8_0}) {
+        for (const uint64_t tokens : {uint64_t{512}, uint64_t{7}}) {
+          std::vector<ComputeRegime> regimes;
+          int replays = 0;
+          for (uint64_t cells = 256; cells <= 96 * 1024; cells += 1792) {
+            const GraphShape shape{.n_tokens = tokens,
+                                   .n_outputs = tokens,
+                                   .n_kv = cells,
+                                   .flash_attn = flash,
+                                   .type_k = type,
+                                   .type_v = type};
+            const ComputeRegime* covering = nullptr;
+            for (const ComputeRegime& r : regimes) {
+              if (r.Covers(cells)) covering = &r;
+            }
+            if (covering == nullptr) {
+              regimes.push_back(ReplayComputeRegime(a, shape));
+              ++replays;
+              ASSERT_TRUE(regimes.back().Covers(cells)) << cells;
+              covering = &regimes.back();
+            }
+            const ComputeStages kept = covering->At(cells);
+            const ComputeStages whole = ReplayEveryLayer(a, shape);
+            const std::string at = a.family() + " flash " + std::to_string(flash) + " type " +
+                                   std::to_string(type) + " tokens " + std::to_string(tokens) +
+                                   " cells " + std::to_string(cells);
+            EXPECT_EQ(kept.attention_bytes, whole.attention_bytes) << at;
+            EXPECT_EQ(kept.ffn_bytes, whole.ffn_bytes) << at;
+            EXPECT_EQ(kept.output_bytes, whole.output_bytes) << at;
+          }
+          // 54 contexts: a regime spans many of them (else this is no faster than replaying).
+          EXPECT_LT(replays, 20) << a.family();
+        }
+      }
+    }
+  }
+}
+
+// A context that is not a multiple of 256 cells is priced at that context only.
+TEST(ComputeBufferTest, UnpaddedCellsGetAOnePointRegime) {
+  const auto a = Llama();
+  const GraphShape shape{.n_tokens = 512, .n_outputs = 512, .n_kv = 1000};
+  const ComputeRegime r = ReplayComputeRegime(a, shape);
+  EXPECT_TRUE(r.Covers(1000));
+  EXPECT_FALSE(r.Covers(1024));
+  EXPECT_EQ(r.At(1000).peak_bytes(), ReplayEveryLayer(a, shape).peak_bytes());
 }
 
 }  // namespace

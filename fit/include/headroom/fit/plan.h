@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -121,6 +122,32 @@ struct Plan {
 // The plan, or InvalidArgument naming the field (options.request.n_ctx, machine.gpus[1]...),
 // or FailedPrecondition where llama.cpp refuses the request (as EstimateCpuMemory).
 absl::StatusOr<Plan> PlanFit(const ModelTensors& model, const Machine& machine,
+                             const PlanOptions& options);
+
+namespace internal {
+class PreparedState;
+}
+
+// A model made ready for many plans: it keeps its tensors summed per layer (per pair of KV
+// cache types) and the compute buffers it has replayed (each exact over a range of contexts),
+// so a later plan skips that work. The answers are those of PlanFit on model(). Thread-safe:
+// plans on several threads may share one.
+class PreparedModel {
+ public:
+  explicit PreparedModel(std::shared_ptr<const ModelTensors> model);
+  ~PreparedModel();
+  PreparedModel(const PreparedModel&) = delete;
+  PreparedModel& operator=(const PreparedModel&) = delete;
+
+  const ModelTensors& model() const { return *model_; }
+
+ private:
+  friend absl::StatusOr<Plan> PlanFit(const PreparedModel&, const Machine&, const PlanOptions&);
+  std::shared_ptr<const ModelTensors> model_;
+  std::unique_ptr<internal::PreparedState> state_;
+};
+
+absl::StatusOr<Plan> PlanFit(const PreparedModel& model, const Machine& machine,
                              const PlanOptions& options);
 
 }  // namespace headroom::fit
