@@ -77,7 +77,7 @@ uint64_t BackendOverheadBytes(Backend backend) {
   return 0;
 }
 
-absl::StatusOr<ModelTable> BuildModelTable(const ModelTensors& model, const Request& request) {
+ModelTable BuildWeightTable(const ModelTensors& model) {
   const Architecture& arch = model.arch;
   const uint32_t n_layer = arch.block_count();
   ModelTable table;
@@ -129,6 +129,16 @@ absl::StatusOr<ModelTable> BuildModelTable(const ModelTensors& model, const Requ
   table.window = arch.has_sliding_window() ? arch.sliding_window().window_tokens() : 0;
   for (uint32_t il = 0; il < n_layer; ++il) {
     ModelTable::Layer& l = table.layers[il];
+    l.sliding = IsSlidingLayer(arch, il);
+    l.attn_flops_per_position = AttentionFlopsPerPosition(arch, il);
+  }
+  return table;
+}
+
+absl::StatusOr<ModelTable> WithKvRows(ModelTable table, const Architecture& arch,
+                                      const Request& request) {
+  for (uint32_t il = 0; il < table.layers.size(); ++il) {
+    ModelTable::Layer& l = table.layers[il];
     if (const uint64_t kw = KWidth(arch, il); kw > 0) {
       absl::StatusOr<uint64_t> row = RowBytes(request.type_k, kw);
       if (!row.ok())
@@ -141,10 +151,12 @@ absl::StatusOr<ModelTable> BuildModelTable(const ModelTensors& model, const Requ
         return absl::InvalidArgumentError(absl::StrCat("type_v: ", row.status().message()));
       l.v_row_bytes = *row;
     }
-    l.sliding = IsSlidingLayer(arch, il);
-    l.attn_flops_per_position = AttentionFlopsPerPosition(arch, il);
   }
   return table;
+}
+
+absl::StatusOr<ModelTable> BuildModelTable(const ModelTensors& model, const Request& request) {
+  return WithKvRows(BuildWeightTable(model), model.arch, request);
 }
 
 ComputePricer::ComputePricer(const Architecture& arch, const Request& request, bool touched,

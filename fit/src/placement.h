@@ -54,6 +54,12 @@ struct ModelTable {
 // Error for an unknown tensor or KV cache type.
 absl::StatusOr<ModelTable> BuildModelTable(const ModelTensors& model, const Request& request);
 
+// The same in two steps: the pass over the tensors (KV rows left 0), then the KV rows for the
+// request's cache types (a pass over the layers only).
+ModelTable BuildWeightTable(const ModelTensors& model);
+absl::StatusOr<ModelTable> WithKvRows(ModelTable table, const headroom::v1::Architecture& arch,
+                                      const Request& request);
+
 // The compute buffers at one KV size: the reserve graph, and what a CPU-only prompt touches.
 struct ComputeAt {
   ComputeStages reserve;

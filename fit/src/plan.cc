@@ -341,13 +341,21 @@ absl::StatusOr<Plan> PlanFit(const ModelTensors& model, const Machine& machine,
   return internal::PlanFitWith(model, nullptr, machine, options);
 }
 
-PreparedModel::PreparedModel(std::shared_ptr<const ModelTensors> model)
-    : model_(std::move(model)), state_(std::make_unique<internal::PreparedState>()) {}
+PreparedModel::PreparedModel(std::shared_ptr<const ModelTensors> model,
+                             const PreparedModel* same_architecture)
+    : model_(std::move(model)) {
+  const bool share =
+      same_architecture != nullptr &&
+      same_architecture->model().arch.SerializeAsString() == model_->arch.SerializeAsString();
+  state_ = share
+               ? std::make_unique<internal::PreparedState>(same_architecture->state_->shared_memo())
+               : std::make_unique<internal::PreparedState>();
+}
 PreparedModel::~PreparedModel() = default;
 
 absl::StatusOr<Plan> PlanFit(const PreparedModel& model, const Machine& machine,
                              const PlanOptions& options) {
-  return internal::PlanFitWith(model.model(), model.state_.get(), machine, options);
+  return internal::PlanFitWith(model.model(), &model.state(), machine, options);
 }
 
 namespace internal {

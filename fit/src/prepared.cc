@@ -32,11 +32,18 @@ absl::StatusOr<std::shared_ptr<const ModelTable>> PreparedState::Table(const Mod
       if (k == key) return table;
     }
   }
-  // Built outside the lock: two threads may both build it; the tables are equal.
-  absl::StatusOr<ModelTable> table = BuildModelTable(model, request);
+  // Built outside the lock: two threads may both build one; the tables are equal.
+  std::shared_ptr<const ModelTable> weights;
+  {
+    const std::lock_guard<std::mutex> lock(mu_);
+    weights = weights_;
+  }
+  if (weights == nullptr) weights = std::make_shared<const ModelTable>(BuildWeightTable(model));
+  absl::StatusOr<ModelTable> table = WithKvRows(*weights, model.arch, request);
+  const std::lock_guard<std::mutex> lock(mu_);
+  weights_ = weights;
   if (!table.ok()) return table.status();
   auto shared = std::make_shared<const ModelTable>(*std::move(table));
-  const std::lock_guard<std::mutex> lock(mu_);
   tables_.emplace_back(key, shared);
   return shared;
 }

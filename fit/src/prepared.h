@@ -42,9 +42,11 @@ class PreparedState {
   absl::StatusOr<std::shared_ptr<const ModelTable>> Table(const ModelTensors& model,
                                                           const Request& request);
   ComputeMemo* memo() const { return memo_.get(); }
+  std::shared_ptr<ComputeMemo> shared_memo() const { return memo_; }
 
  private:
   std::mutex mu_;
+  std::shared_ptr<const ModelTable> weights_;  // the tensor pass, KV rows 0
   std::vector<std::pair<std::pair<uint32_t, uint32_t>, std::shared_ptr<const ModelTable>>> tables_;
   std::shared_ptr<ComputeMemo> memo_;
 };

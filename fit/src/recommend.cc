@@ -98,8 +98,8 @@ std::string WhyNot(const Search& s, const Result& r) {
   if (parts.empty() && !error.empty()) parts.push_back(absl::StrCat(name, ": ", error));
   if (parts.empty()) {
     parts.push_back(absl::StrCat(name, ": trained context ",
-                                 s.candidate->model.arch.context_length(), " is below the minimum ",
-                                 s.min_ctx));
+                                 s.candidate->tensors().arch.context_length(),
+                                 " is below the minimum ", s.min_ctx));
   }
   return absl::StrJoin(parts, "; ");
 }
@@ -220,7 +220,8 @@ absl::Status Validate(const std::vector<Candidate>& candidates, const Constraint
     }
   }
   for (size_t i = 0; i < candidates.size(); ++i) {
-    if (candidates[i].model.arch.block_count() == 0 || candidates[i].model.tensors.empty()) {
+    if (candidates[i].tensors().arch.block_count() == 0 ||
+        candidates[i].tensors().tensors.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("candidates[", i, "].model: no layers or no tensors"));
     }
@@ -236,23 +237,30 @@ absl::StatusOr<Recommendation> Recommend(const std::vector<Candidate>& candidate
   const bool use_kld = std::all_of(candidates.begin(), candidates.end(),
                                    [](const Candidate& c) { return c.kld >= 0; });
   std::vector<Ranked> ranked(candidates.size());
-  // What each candidate keeps between its many plans; the quants of one model share the
-  // compute buffers replayed (the graph holds no weights).
-  std::vector<std::unique_ptr<internal::PreparedState>> prepared;
+  // What each candidate keeps between its many plans (the caller's PreparedModel, else one made
+  // here); the quants of one model share the compute buffers replayed (the graph holds no
+  // weights).
+  std::vector<std::unique_ptr<internal::PreparedState>> owned;
+  std::vector<internal::PreparedState*> prepared;
   std::vector<std::pair<std::string, std::shared_ptr<internal::ComputeMemo>>> memos;
   for (const Candidate& c : candidates) {
-    std::string arch = c.model.arch.SerializeAsString();
+    if (c.prepared != nullptr) {
+      prepared.push_back(&c.prepared->state());
+      continue;
+    }
+    std::string arch = c.tensors().arch.SerializeAsString();
     auto same =
         std::find_if(memos.begin(), memos.end(), [&](const auto& m) { return m.first == arch; });
     if (same == memos.end()) {
       memos.emplace_back(std::move(arch), std::make_shared<internal::ComputeMemo>());
       same = memos.end() - 1;
     }
-    prepared.push_back(std::make_unique<internal::PreparedState>(same->second));
+    owned.push_back(std::make_unique<internal::PreparedState>(same->second));
+    prepared.push_back(owned.back().get());
   }
   for (size_t i = 0; i < candidates.size(); ++i) {
     Ranked& r = ranked[i];
-    const uint64_t trained = candidates[i].model.arch.context_length();
+    const uint64_t trained = candidates[i].tensors().arch.context_length();
     uint64_t cap = constraints.max_context != 0 ? constraints.max_context : trained;
     if (trained != 0) cap = std::min(cap, trained);
     r.search = Search{
@@ -262,8 +270,8 @@ absl::StatusOr<Recommendation> Recommend(const std::vector<Candidate>& candidate
         .constraints = &constraints,
         .min_ctx = (constraints.min_context + kCtxStep - 1) / kCtxStep * kCtxStep,
         .cap_ctx = static_cast<uint32_t>(std::min<uint64_t>(cap, 1u << 30)) / kCtxStep * kCtxStep,
-        .prepared = prepared[i].get()};
-    r.bpw = BitsPerWeight(candidates[i].model);
+        .prepared = prepared[i]};
+    r.bpw = BitsPerWeight(candidates[i].tensors());
     r.quality = use_kld ? candidates[i].kld : -r.bpw;
     if (r.search.min_ctx <= r.search.cap_ctx) r.result = EvaluateCandidate(r.search);
   }

@@ -56,7 +56,7 @@ PlanOptions MakeOptions(const Search& s, Tier tier, KvPair kv, uint32_t ctx,
   o.gpu_margin_bytes = s.constraints->margin_bytes;
   switch (tier) {
     case Tier::kFullGpu:  // llama.cpp's -ngl counts the output layer too
-      o.n_gpu_layers = s.candidate->model.arch.block_count() + 1;
+      o.n_gpu_layers = s.candidate->tensors().arch.block_count() + 1;
       o.experts_on_cpu = false;
       break;
     case Tier::kCpuOnly:
@@ -79,7 +79,7 @@ struct Probe {
 
 Probe Try(const Search& s, Tier tier, KvPair kv, uint32_t ctx, std::optional<uint32_t> layers) {
   Probe p;
-  absl::StatusOr<Plan> plan = PlanFitWith(s.candidate->model, s.prepared, *s.machine,
+  absl::StatusOr<Plan> plan = PlanFitWith(s.candidate->tensors(), s.prepared, *s.machine,
                                           MakeOptions(s, tier, kv, ctx, layers));
   if (!plan.ok()) {
     p.error = std::string(plan.status().message());
@@ -138,7 +138,8 @@ void Fill(const Search& s, Tier tier, KvPair kv, uint32_t ctx, const Plan& plan,
                  s.constraints->base.flash_attn != FlashAttention::kDisabled;
   o.n_gpu_layers = plan.n_gpu_layers;
   o.n_cpu_moe = plan.n_cpu_moe;
-  o.experts_on_cpu = plan.n_cpu_moe > 0 && plan.n_cpu_moe >= s.candidate->model.arch.block_count();
+  o.experts_on_cpu =
+      plan.n_cpu_moe > 0 && plan.n_cpu_moe >= s.candidate->tensors().arch.block_count();
   o.plan = plan;
   e.tier = tier;
 }
@@ -302,7 +303,7 @@ int Speed(const Evaluated& e) { return SpeedBucket(e.option.plan.speed.decode_to
 // when the partial one could not place a layer on a GPU (it needs more RAM and is slower).
 Result EvaluateCandidate(const Search& s) {
   Result r;
-  const std::vector<KvPair> pairs = KvPairs(s.candidate->model.arch, *s.constraints);
+  const std::vector<KvPair> pairs = KvPairs(s.candidate->tensors().arch, *s.constraints);
   if (pairs.empty()) {  // every allowed V type is quantized and flash attention is off
     r.tried.emplace_back();
     r.tried.back().error = "V cache quantization requires flash_attn";

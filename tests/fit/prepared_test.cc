@@ -13,6 +13,7 @@
 #include "headroom/catalog/ggml_types.h"
 #include "headroom/catalog/quant_plan.h"
 #include "headroom/fit/plan.h"
+#include "headroom/fit/recommend.h"
 
 namespace headroom::fit {
 namespace {
@@ -97,8 +98,8 @@ std::vector<Case> Cases(const ModelTensors& model) {
           c.options.request.n_ctx = ctx;
           c.options.request.type_k = kv;
           c.options.request.type_v = kv;
-          c.options.request.flash_attn = placement == 2 && kv == 1 ? FlashAttention::kDisabled
-                                                                   : FlashAttention::kEnabled;
+          c.options.request.flash_attn =
+              placement == 2 && kv == 1 ? FlashAttention::kDisabled : FlashAttention::kEnabled;
           if (placement == 1) c.options.n_gpu_layers = blocks / 2;
           if (placement == 2) c.options.n_gpu_layers = 0;
           c.machine = Machine2(gpu_gib, 96);
@@ -113,17 +114,16 @@ std::vector<Case> Cases(const ModelTensors& model) {
 }
 
 TEST(PreparedModelTest, EveryPlanEqualsTheBarePlan) {
-  for (const auto& [id, quant] : {std::pair{"llama-3.1-8b", "Q4_K_M"},
-                                  std::pair{"qwen3-30b-a3b", "Q4_K_M"},
-                                  std::pair{"deepseek-r1-distill-qwen-14b", "Q8_0"}}) {
+  for (const auto& [id, quant] :
+       {std::pair{"llama-3.1-8b", "Q4_K_M"}, std::pair{"qwen3-30b-a3b", "Q4_K_M"},
+        std::pair{"deepseek-r1-distill-qwen-14b", "Q8_0"}}) {
     const ModelTensors model = FromCatalog(id, quant);
     const PreparedModel prepared(std::make_shared<const ModelTensors>(model));
     std::set<std::string> verdicts;
     std::set<uint32_t> max_contexts;
     for (const Case& c : Cases(model)) {
       const absl::StatusOr<Plan> bare = PlanFit(model, c.machine, c.options);
-      ExpectSamePlan(PlanFit(prepared, c.machine, c.options), bare,
-                     std::string(id) + " " + c.name);
+      ExpectSamePlan(PlanFit(prepared, c.machine, c.options), bare, std::string(id) + " " + c.name);
       if (bare.ok()) {
         verdicts.insert(PlanVerdictName(bare->verdict));
         max_contexts.insert(bare->max_context);
@@ -151,8 +151,8 @@ TEST(PreparedModelTest, RefusalsAreTheSame) {
                  "quantized V without flash attention");
   PlanOptions good;
   good.request.n_ctx = 32768;
-  ExpectSamePlan(PlanFit(prepared, Machine2(23, 96), good),
-                 PlanFit(model, Machine2(23, 96), good), "after refusals");
+  ExpectSamePlan(PlanFit(prepared, Machine2(23, 96), good), PlanFit(model, Machine2(23, 96), good),
+                 "after refusals");
 }
 
 // Plans on four threads share one PreparedModel (run under the sanitizers in CI's Debug
@@ -178,6 +178,49 @@ TEST(PreparedModelTest, ThreadsShareOnePreparedModel) {
     for (size_t i = 0; i < cases.size(); ++i) {
       const size_t k = (i + t * 7) % cases.size();
       ExpectSamePlan(shared[t][i], bare[k], "thread " + std::to_string(t) + " " + cases[k].name);
+    }
+  }
+}
+
+// Recommend over candidates prepared by the caller (kept across calls, quants sharing compute
+// buffers) answers as over bare candidates, on the first call and on later ones.
+TEST(PreparedModelTest, RecommendWithPreparedCandidates) {
+  std::vector<Candidate> bare;
+  std::vector<Candidate> prepared;
+  const PreparedModel* first = nullptr;
+  for (const char* quant : {"Q8_0", "Q6_K", "Q4_K_M", "Q3_K_M", "Q2_K"}) {
+    Candidate c{.label = quant, .file_type = quant, .model = FromCatalog("llama-3.1-8b", quant)};
+    Candidate p{.label = quant, .file_type = quant};
+    p.prepared =
+        std::make_shared<const PreparedModel>(std::make_shared<const ModelTensors>(c.model), first);
+    if (first == nullptr) first = p.prepared.get();
+    bare.push_back(std::move(c));
+    prepared.push_back(std::move(p));
+  }
+  for (const Prefer prefer : {Prefer::kQuality, Prefer::kSpeed, Prefer::kContext}) {
+    for (const uint64_t gpu_gib : {uint64_t{5}, uint64_t{8}}) {
+      Constraints constraints;
+      constraints.prefer = prefer;
+      constraints.min_decode_tok_s = 5;
+      const Machine machine = Machine2(gpu_gib, 64);
+      const absl::StatusOr<Recommendation> want = Recommend(bare, machine, constraints);
+      ASSERT_TRUE(want.ok()) << want.status();
+      for (int round = 0; round < 2; ++round) {
+        const absl::StatusOr<Recommendation> got = Recommend(prepared, machine, constraints);
+        ASSERT_TRUE(got.ok()) << got.status();
+        const std::string at = "prefer " + std::to_string(static_cast<int>(prefer)) + " gpu " +
+                               std::to_string(gpu_gib) + " round " + std::to_string(round);
+        EXPECT_EQ(got->found, want->found) << at;
+        EXPECT_EQ(got->reason, want->reason) << at;
+        EXPECT_EQ(got->pick.candidate, want->pick.candidate) << at;
+        EXPECT_EQ(got->pick.n_ctx, want->pick.n_ctx) << at;
+        EXPECT_EQ(got->pick.type_k, want->pick.type_k) << at;
+        EXPECT_EQ(got->pick.n_gpu_layers, want->pick.n_gpu_layers) << at;
+        ASSERT_EQ(got->alternatives.size(), want->alternatives.size()) << at;
+        for (size_t i = 0; i < got->alternatives.size(); ++i) {
+          EXPECT_EQ(got->alternatives[i].reason, want->alternatives[i].reason) << at;
+        }
+      }
     }
   }
 }

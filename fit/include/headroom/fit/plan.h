@@ -134,15 +134,19 @@ class PreparedState;
 // plans on several threads may share one.
 class PreparedModel {
  public:
-  explicit PreparedModel(std::shared_ptr<const ModelTensors> model);
+  // `same_architecture`: another quant of the same model, whose compute buffers this one can
+  // share (the graph holds no weights); ignored when the architectures differ.
+  explicit PreparedModel(std::shared_ptr<const ModelTensors> model,
+                         const PreparedModel* same_architecture = nullptr);
   ~PreparedModel();
   PreparedModel(const PreparedModel&) = delete;
   PreparedModel& operator=(const PreparedModel&) = delete;
 
   const ModelTensors& model() const { return *model_; }
+  // What it keeps; for headroom::fit's own use.
+  internal::PreparedState& state() const { return *state_; }
 
  private:
-  friend absl::StatusOr<Plan> PlanFit(const PreparedModel&, const Machine&, const PlanOptions&);
   std::shared_ptr<const ModelTensors> model_;
   std::unique_ptr<internal::PreparedState> state_;
 };

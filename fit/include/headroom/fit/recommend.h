@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,12 +33,17 @@ namespace headroom::fit {
 
 // One quant the caller could load.
 struct Candidate {
-  std::string label;      // file path or file type name, echoed back
-  std::string file_type;  // "Q4_K_M"
-  ModelTensors model;     // exact tensors (file) or the quantizer's plan (catalog)
+  std::string label;        // file path or file type name, echoed back
+  std::string file_type;    // "Q4_K_M"
+  ModelTensors model = {};  // exact tensors (file) or the quantizer's plan (catalog)
+  // Instead of `model` (then left empty): the model prepared by a caller that keeps it between
+  // recommendations, so its tables and compute buffers are not worked out again.
+  std::shared_ptr<const PreparedModel> prepared = nullptr;
   // Quality loss against F16 (KL divergence, lower is better) from the catalog's quality
   // table; negative = unknown (ranked by bits per weight instead).
   double kld = -1;
+
+  const ModelTensors& tensors() const { return prepared != nullptr ? prepared->model() : model; }
 };
 
 enum class Prefer { kQuality, kSpeed, kContext };
