@@ -209,6 +209,7 @@ absl::StatusOr<ContextCost> CostContext(const ModelTensors& model, const Request
   // when the table was built), and this runs once per bisection step.
   absl::StatusOr<KvGeometry> g = ComputeKvCells(arch, request, c.n_ubatch);
   if (!g.ok()) return g.status();
+  c.n_ctx = g->n_ctx;
   c.cells = g->cells;
   c.swa_cells = g->swa_cells;
   c.streams = g->streams;
@@ -315,7 +316,10 @@ PlacedModel PlaceModel(const ModelTable& table, const Placement& placement,
 Plan PlanMemory(const PlacedModel& placed, const ContextCost& context, const Machine& machine,
                 const Request& request) {
   Plan plan = placed.base;
+  plan.n_ctx = context.n_ctx;
   plan.kv_cells = context.cells;
+  plan.kv_streams = context.streams;
+  plan.flash_attn = request.flash_attn != FlashAttention::kDisabled;
   auto kv = [&](size_t slot) {
     return (placed.full_row_bytes[slot] * context.cells +
             placed.swa_row_bytes[slot] * context.swa_cells) *

@@ -89,6 +89,7 @@ class ComputePricer {
 
 // Everything that depends on n_ctx: KV bytes per layer and the compute buffers.
 struct ContextCost {
+  uint32_t n_ctx = 0;      // padded, all streams
   uint32_t cells = 0;      // per stream, full-attention layers
   uint32_t swa_cells = 0;  // per stream, sliding-window layers
   uint32_t streams = 1;

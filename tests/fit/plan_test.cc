@@ -415,5 +415,34 @@ TEST(PlanFit, MachineFromHardware) {
   EXPECT_STREQ(BackendName(Backend::kMetal), "metal");
 }
 
+// The plan resolves the context, streams and flash attention as the CPU estimate (and so
+// llama.cpp) does: callers take them from the plan instead of estimating twice.
+TEST(PlanFitTest, ResolvedContextMatchesTheCpuEstimate) {
+  const ModelTensors model = FromCatalog("llama-3.1-8b", "Q4_K_M");
+  for (const uint32_t ctx : {0u, 1000u, 4096u, 33000u}) {
+    for (const uint32_t parallel : {1u, 4u}) {
+      for (const bool unified : {false, true}) {
+        for (const FlashAttention fa : {FlashAttention::kAuto, FlashAttention::kDisabled}) {
+          PlanOptions o;
+          o.request.n_ctx = ctx;
+          o.request.n_parallel = parallel;
+          o.request.kv_unified = unified;
+          o.request.flash_attn = fa;
+          const absl::StatusOr<Plan> plan = PlanFit(model, Host(64, {Cuda("A", 12)}), o);
+          const absl::StatusOr<MemoryEstimate> cpu = EstimateCpuMemory(model, o.request);
+          ASSERT_TRUE(plan.ok()) << plan.status();
+          ASSERT_TRUE(cpu.ok()) << cpu.status();
+          const std::string at = "ctx " + std::to_string(ctx) + " parallel " +
+                                 std::to_string(parallel) + " unified " + std::to_string(unified);
+          EXPECT_EQ(plan->n_ctx, cpu->n_ctx) << at;
+          EXPECT_EQ(plan->kv_cells, cpu->kv_cells) << at;
+          EXPECT_EQ(plan->kv_streams, cpu->kv_streams) << at;
+          EXPECT_EQ(plan->flash_attn, cpu->flash_attn) << at;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace headroom::fit

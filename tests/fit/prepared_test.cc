@@ -68,7 +68,10 @@ void ExpectSamePlan(const absl::StatusOr<Plan>& a, const absl::StatusOr<Plan>& b
   EXPECT_EQ(a->verdict, b->verdict) << at;
   EXPECT_EQ(a->n_gpu_layers, b->n_gpu_layers) << at;
   EXPECT_EQ(a->n_cpu_moe, b->n_cpu_moe) << at;
+  EXPECT_EQ(a->n_ctx, b->n_ctx) << at;
   EXPECT_EQ(a->kv_cells, b->kv_cells) << at;
+  EXPECT_EQ(a->kv_streams, b->kv_streams) << at;
+  EXPECT_EQ(a->flash_attn, b->flash_attn) << at;
   EXPECT_EQ(a->max_context, b->max_context) << at;
   EXPECT_EQ(a->headroom_bytes, b->headroom_bytes) << at;
   EXPECT_EQ(a->reason, b->reason) << at;

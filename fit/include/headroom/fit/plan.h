@@ -107,7 +107,10 @@ struct Plan {
   uint32_t n_layers = 0;      // as llama.cpp counts them: arch.block_count() + 1 (output)
   uint32_t n_gpu_layers = 0;  // the -ngl to load with; n_layers = everything on the GPUs
   uint32_t n_cpu_moe = 0;     // leading layers whose expert tensors stay in host RAM
-  uint32_t kv_cells = 0;
+  uint32_t n_ctx = 0;         // the context llama.cpp allocates: padded, all sequences (-c)
+  uint32_t kv_cells = 0;      // per stream
+  uint32_t kv_streams = 1;    // 1, or n_parallel with a split (non-unified) KV cache
+  bool flash_attn = true;     // as resolved (auto = on: every backend modelled supports it)
   // Largest context (multiple of 256, at most the trained context x n_parallel) that fits this
   // placement with gpu_margin_bytes free on every GPU, n_gpu_layers and n_cpu_moe unchanged;
   // 0 when not even 256 tokens fit.
