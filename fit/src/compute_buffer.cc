@@ -99,11 +99,10 @@ class ReserveGraph {
       periodic = periodic && (planner.holds(i) || planner.holds(i + 1));
     }
     ComputeRegime r{.attention = stages.attention, .ffn = stages.ffn, .output = stages.output};
-    r.lo_cells =
-        parametric ? static_cast<uint64_t>(planner.domain().lo()) * kCellsPerUnit : s_.n_kv;
-    r.hi_cells =
-        parametric ? static_cast<uint64_t>(planner.domain().hi()) * kCellsPerUnit : s_.n_kv;
-    if (parametric) {
+    const bool ranged = parametric && !one_point_;
+    r.lo_cells = ranged ? static_cast<uint64_t>(planner.domain().lo()) * kCellsPerUnit : s_.n_kv;
+    r.hi_cells = ranged ? static_cast<uint64_t>(planner.domain().hi()) * kCellsPerUnit : s_.n_kv;
+    if (ranged) {
       for (const int64_t u : planner.domain().excluded()) {
         r.excluded_cells.push_back(static_cast<uint64_t>(u) * kCellsPerUnit);
       }
@@ -151,9 +150,15 @@ class ReserveGraph {
     return {static_cast<int64_t>(per_cell * kCellsPerUnit), 0};
   }
   // `elements_per_cell` elements of ggml type `type` per KV cell.
-  Affine KvRows(uint32_t type, uint64_t elements_per_cell) const {
-    if (s_.n_kv % kCellsPerUnit != 0) return Affine(RowBytes(type, s_.n_kv * elements_per_cell));
-    return {static_cast<int64_t>(RowBytes(type, kCellsPerUnit * elements_per_cell)), 0};
+  // A per-unit size that is not a multiple of the alignment would not align affinely: the
+  // replay then answers for this n_kv only.
+  Affine KvRows(uint32_t type, uint64_t elements_per_cell) {
+    const uint64_t per_unit = RowBytes(type, kCellsPerUnit * elements_per_cell);
+    if (s_.n_kv % kCellsPerUnit != 0 || per_unit % kTensorAlignBytes != 0) {
+      one_point_ = true;
+      return Affine(RowBytes(type, s_.n_kv * elements_per_cell));
+    }
+    return {static_cast<int64_t>(per_unit), 0};
   }
 
   uint64_t Heads(uint32_t il) const { return LayerShape(a_, il).heads; }
@@ -339,6 +344,7 @@ class ReserveGraph {
   Graph g_;
   int pos_ = -1, k_idxs_ = -1, v_idxs_ = -1, mask_ = -1, out_ids_ = -1;
   int k_rot_ = -1, v_rot_ = -1;
+  bool one_point_ = false;  // some size is not affine in whole units: this n_kv only
 };
 
 }  // namespace

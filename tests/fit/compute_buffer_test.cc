@@ -345,5 +345,23 @@ TEST(ComputeBufferTest, UnpaddedCellsGetAOnePointRegime) {
   EXPECT_EQ(r.At(1000).peak_bytes(), ReplayEveryLayer(a, shape).peak_bytes());
 }
 
+// MLA without flash attention copies V out of the latent in the cache type: with a latent of
+// odd width in q8_0, 256 cells of it are not a multiple of the 32-byte alignment, so the
+// size does not align affinely and the replay answers for its own n_kv only.
+TEST(ComputeBufferTest, UnalignedLatentRowsGetAOnePointRegime) {
+  auto a = Mla();
+  a.mutable_mla()->set_kv_lora_rank(257);
+  const GraphShape shape{.n_tokens = 512,
+                         .n_outputs = 512,
+                         .n_kv = 4096,
+                         .flash_attn = false,
+                         .type_k = kQ8_0,
+                         .type_v = kQ8_0};
+  const ComputeRegime r = ReplayComputeRegime(a, shape);
+  EXPECT_TRUE(r.Covers(4096));
+  EXPECT_FALSE(r.Covers(4352));
+  EXPECT_EQ(r.At(4096).peak_bytes(), ReplayEveryLayer(a, shape).peak_bytes());
+}
+
 }  // namespace
 }  // namespace headroom::fit::internal
