@@ -108,13 +108,41 @@ std::string ModelLine(const v1::ModelSummary& m) {
                      m.file_type(), params, Gib(m.weights_bytes()), Tokens(m.context_length()));
 }
 
+// Where the MoE experts are, with the llama.cpp flag that puts them there.
+std::string ExpertsText(const v1::Estimate& e) {
+  const std::string flag = ExpertFlag(e.experts_on_cpu(), e.n_cpu_moe(), e.n_layers());
+  if (flag.empty()) return "";
+  if (flag == "--cpu-moe") return ", MoE experts in host RAM (--cpu-moe)";
+  return fmt::format(", MoE experts of the first {} layers in host RAM ({})", e.n_cpu_moe(), flag);
+}
+
+// The calculators' table, MoE-aware and with the KV reads of the context: what this model
+// decodes at on other memory, if it fitted there entirely.
+void PrintBandwidthMatrix(const v1::Estimate& e, std::ostream& out) {
+  if (e.bandwidth_matrix().empty()) return;
+  const v1::ModelSummary& m = e.model();
+  const bool moe = m.active_parameters() != 0 && m.active_parameters() != m.parameters();
+  out << fmt::format(
+      "\ndecode by memory system at the end of the {} context, if the whole model fitted in that "
+      "memory:\na token reads {} of weights{} + {} of KV cache\n\n",
+      Tokens(e.n_ctx()), HumanBytes(e.weights_read_per_token_bytes()),
+      moe ? " (the experts in use only)" : "", HumanBytes(e.kv_read_per_token_bytes()));
+  Table t({"memory", "bandwidth", "efficiency", "decode tok/s"});
+  for (const v1::BandwidthRow& r : e.bandwidth_matrix()) {
+    t.AddRow({r.label(), fmt::format("{:.1f} GB/s", r.bandwidth_gbps()),
+              fmt::format("{:.2f}", r.efficiency()), fmt::format("{:.1f}", r.decode_tok_s())});
+  }
+  out << t.Render();
+  out << "\nGB/s = 1e9 bytes/s, rated peak; tok/s = bandwidth x efficiency / bytes per token, a\n"
+         "memory-bound ceiling (compute and transfers between devices not counted).\n";
+}
+
 void PrintLlamaCpp(const v1::Estimate& e, uint32_t n_prompt, std::ostream& out) {
   out << fmt::format(
       "llama.cpp: context {} ({} KV cells), K {} / V {}, flash attention {}, {} "
       "of {} layers on GPU{}\n\n",
       Tokens(e.n_ctx()), Grouped(e.kv_cells()), e.cache_type_k(), e.cache_type_v(),
-      e.flash_attn() ? "on" : "off", e.n_gpu_layers(), e.n_layers(),
-      e.experts_on_cpu() ? ", MoE experts in host RAM" : "");
+      e.flash_attn() ? "on" : "off", e.n_gpu_layers(), e.n_layers(), ExpertsText(e));
   out << DeviceTable(e) << "\n";
   out << fmt::format("verdict      {}, headroom {} on the tightest device\n",
                      VerdictName(e.verdict()), SignedGib(e.headroom_bytes()));
@@ -175,6 +203,7 @@ int RunFit(const FitOptions& o, std::ostream& out, std::ostream& err) {
   }
   out << fmt::format("reason       {}\n", e->reason());
   for (const std::string& note : e->notes()) out << fmt::format("note         {}\n", note);
+  PrintBandwidthMatrix(*e, out);
   return kExitOk;
 }
 

@@ -35,6 +35,12 @@ std::string Grouped(uint64_t value) {
   return out;
 }
 
+std::string ExpertFlag(bool experts_on_cpu, uint32_t n_cpu_moe, uint32_t n_layers) {
+  const uint32_t blocks = n_layers > 0 ? n_layers - 1 : 0;
+  if (n_cpu_moe > 0 && n_cpu_moe < blocks) return fmt::format("--n-cpu-moe {}", n_cpu_moe);
+  return experts_on_cpu || n_cpu_moe > 0 ? "--cpu-moe" : "";
+}
+
 std::string ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;

@@ -17,6 +17,11 @@ std::string HumanCount(uint64_t count);
 // 37135360 -> "37,135,360".
 std::string Grouped(uint64_t value);
 
+// llama.cpp's flag for the MoE experts kept in host RAM: "--n-cpu-moe N" for those of the
+// first N layers, "--cpu-moe" for every layer's, "" for none. `n_layers` is on -ngl's scale
+// (the blocks plus the output layer), as Estimate.n_layers.
+std::string ExpertFlag(bool experts_on_cpu, uint32_t n_cpu_moe, uint32_t n_layers);
+
 // Proto -> JSON with proto field names, every field printed, and a trailing newline.
 std::string ToJson(const google::protobuf::Message& message);
 

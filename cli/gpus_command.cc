@@ -24,11 +24,16 @@ struct Row {
   v1::Estimate estimate;
 };
 
-v1::EstimateRequest RequestFor(const v1::EstimateRequest& base, const v1::GpuSpec& gpu, int cards) {
+// `ram_given`: --ram was on the command line. Otherwise a unified-memory machine (Apple, DGX
+// Spark) is asked about with its own memory as host RAM: its GPU allocations come out of that
+// pool, and the engine's default of 64 GiB would refuse a 512 GB Mac Studio any model larger.
+v1::EstimateRequest RequestFor(const v1::EstimateRequest& base, const v1::GpuSpec& gpu, int cards,
+                               bool ram_given) {
   v1::EstimateRequest r = base;
   v1::HypotheticalMachine& m = *r.mutable_hardware()->mutable_hypothetical();
   m.clear_gpu_ids();
   for (int i = 0; i < cards; ++i) m.add_gpu_ids(gpu.id());
+  if (gpu.unified_memory() && !ram_given) m.set_ram_bytes(gpu.memory_bytes());
   return r;
 }
 
@@ -90,7 +95,8 @@ void PrintHuman(const v1::EstimateRequest& base, const v1::ModelSummary& model,
   out << t.Render();
   out << fmt::format(
       "\n{} configurations, smallest total memory first. Memory: per configuration, GiB = 2^30 "
-      "bytes;\nbandwidth per card from the table (GB/s = 1e9 B/s); all memory assumed free.\n",
+      "bytes;\nbandwidth per card from the table (GB/s = 1e9 B/s); all memory assumed free; a "
+      "unified-memory\nmachine's RAM is its memory unless --ram says otherwise.\n",
       fits.size());
   if (!misses.empty()) {
     out << fmt::format("Not entirely on GPU even with the most cards tried: {}\n",
@@ -106,7 +112,7 @@ struct Survey {
 
 // Asks, for every GPU of the table, 1, 2 and then 4 cards until the model fits entirely.
 absl::Status SurveyGpus(FitClient& client, const v1::EstimateRequest& base,
-                        const catalog::Catalog& cat, Survey& survey) {
+                        const catalog::Catalog& cat, bool ram_given, Survey& survey) {
   for (const v1::GpuSpec& gpu : cat.gpus().gpus()) {
     // Unified-memory machines (Apple, DGX Spark) are whole computers, not cards to stack.
     bool found = false;
@@ -115,7 +121,7 @@ absl::Status SurveyGpus(FitClient& client, const v1::EstimateRequest& base,
       // Cards that cannot hold the weights alone cannot hold the model: no need to ask.
       const uint64_t weights = survey.model.weights_bytes();
       if (weights > 0 && gpu.memory_bytes() * static_cast<uint64_t>(cards) < weights) continue;
-      absl::StatusOr<v1::Estimate> e = client.Estimate(RequestFor(base, gpu, cards));
+      absl::StatusOr<v1::Estimate> e = client.Estimate(RequestFor(base, gpu, cards, ram_given));
       if (!e.ok()) return e.status();
       survey.model = e->model();
       if (e->verdict() == v1::VERDICT_FITS) {
@@ -149,7 +155,7 @@ int RunGpus(const GpusOptions& o, std::ostream& out, std::ostream& err) {
     return kExitError;
   }
   Survey survey;
-  if (absl::Status st = SurveyGpus(**client, *base, *cat, survey); !st.ok()) {
+  if (absl::Status st = SurveyGpus(**client, *base, *cat, !o.ram.empty(), survey); !st.ok()) {
     err << "headroom gpus: " << st.message() << "\n";
     return st.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
   }

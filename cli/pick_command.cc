@@ -69,8 +69,14 @@ absl::StatusOr<v1::RecommendRequest> BuildRequest(const PickOptions& o) {
 }
 
 std::string Placement(const v1::Choice& c) {
-  std::string s = fmt::format("{}/{} layers on GPU", c.n_gpu_layers(), c.estimate().n_layers());
-  if (c.experts_on_cpu()) s += ", experts in RAM";
+  const uint32_t n_layers = c.estimate().n_layers();
+  std::string s = fmt::format("{}/{} layers on GPU", c.n_gpu_layers(), n_layers);
+  const std::string experts = ExpertFlag(c.experts_on_cpu(), c.n_cpu_moe(), n_layers);
+  if (experts == "--cpu-moe") {
+    s += ", experts in RAM";
+  } else if (!experts.empty()) {
+    s += fmt::format(", experts of {} layers in RAM", c.n_cpu_moe());
+  }
   return s;
 }
 
@@ -78,7 +84,11 @@ std::string Placement(const v1::Choice& c) {
 std::string Flags(const v1::Choice& c) {
   std::string s = fmt::format("-c {} -ngl {} -ctk {} -ctv {} -fa {}", c.n_ctx(), c.n_gpu_layers(),
                               c.cache_type_k(), c.cache_type_v(), c.flash_attn() ? "on" : "off");
-  if (c.experts_on_cpu()) s += " --cpu-moe";
+  // --cpu-moe for a choice that keeps only the first layers' experts in RAM would load slower
+  // than the estimate says: every layer's experts would move.
+  const std::string experts =
+      ExpertFlag(c.experts_on_cpu(), c.n_cpu_moe(), c.estimate().n_layers());
+  if (!experts.empty()) s += " " + experts;
   if (!c.gguf_path().empty()) s = fmt::format("-m {} ", c.gguf_path()) + s;
   return s;
 }

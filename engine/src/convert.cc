@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace headroom::engine::internal {
@@ -100,12 +99,9 @@ v1::Estimate EstimateFromPlan(const fit::Plan& plan, const v1::ModelSummary& mod
   e.set_time_to_first_token_s(plan.speed.time_to_first_token_s);
   e.set_reason(plan.reason);
   // --n-cpu-moe N keeps the experts of the first N layers in host RAM: experts are in host RAM
-  // either way, and the note says how many.
+  // either way, and n_cpu_moe says how many (the block count for all of them).
   e.set_experts_on_cpu(shape.experts_on_cpu || plan.n_cpu_moe > 0);
-  if (plan.n_cpu_moe > 0 && plan.n_cpu_moe < plan.n_layers - 1) {
-    e.add_notes(absl::StrCat("MoE experts of the first ", plan.n_cpu_moe,
-                             " layers in host RAM (llama.cpp --n-cpu-moe ", plan.n_cpu_moe, ")"));
-  }
+  e.set_n_cpu_moe(plan.n_cpu_moe);
   e.set_cache_type_k(shape.cache_type_k);
   e.set_cache_type_v(shape.cache_type_v);
   e.set_flash_attn(shape.flash_attn);

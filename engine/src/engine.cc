@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "convert.h"
+#include "headroom/fit/bandwidth_matrix.h"
 #include "headroom/fit/estimate.h"
 #include "headroom/fit/plan.h"
 #include "headroom/fit/recommend.h"
@@ -46,6 +47,25 @@ absl::StatusOr<ResolvedMachine> ResolveMachine(const v1::HardwareRef& ref, const
   return ResolvedMachine{*std::move(hw), *std::move(machine)};
 }
 
+// Per-token reads and the bandwidth matrix at the end of the requested context, where one
+// sequence reads its whole KV stream: every device's KV buffers together hold kv_streams of
+// them (a unified stream is read whole by every sequence).
+void AddBandwidthMatrix(const fit::Plan& plan, v1::Estimate& e) {
+  uint64_t kv = plan.host.kv_cache_bytes;
+  for (const fit::DeviceUsage& d : plan.gpus) kv += d.kv_cache_bytes;
+  kv /= std::max<uint32_t>(1, plan.kv_streams);
+  const uint64_t weights = plan.speed.weights_read_per_token_bytes;
+  e.set_weights_read_per_token_bytes(weights);
+  e.set_kv_read_per_token_bytes(kv);
+  for (const fit::BandwidthRow& r : fit::BandwidthMatrix(weights, kv)) {
+    v1::BandwidthRow& row = *e.add_bandwidth_matrix();
+    row.set_label(r.label);
+    row.set_bandwidth_gbps(r.bandwidth_gbps);
+    row.set_efficiency(r.efficiency);
+    row.set_decode_tok_s(r.decode_tok_s);
+  }
+}
+
 absl::StatusOr<v1::Estimate> EstimateLlamaCpp(const v1::EstimateRequest& request,
                                               const internal::ResolvedModel& model,
                                               const ResolvedMachine& rm,
@@ -67,6 +87,8 @@ absl::StatusOr<v1::Estimate> EstimateLlamaCpp(const v1::EstimateRequest& request
                                   .flash_attn = memory->flash_attn,
                                   .experts_on_cpu = options->experts_on_cpu.value_or(false)};
   v1::Estimate e = internal::EstimateFromPlan(*plan, model.summary, shape);
+  // Other machines' memory, so the calibration of this one does not apply to it.
+  AddBandwidthMatrix(*plan, e);
   for (std::string& note : internal::HardwareNotes(rm.hardware)) e.add_notes(std::move(note));
   if (calibration != nullptr) internal::ApplyCalibration(*calibration, e);
   return e;

@@ -135,7 +135,8 @@ v1::Choice ChoiceFromOption(const fit::Option& o, const Candidates& candidates,
   e = internal::EstimateFromPlan(o.plan, candidates.summaries[o.candidate], shape);
   for (const std::string& note : hardware_notes) e.add_notes(note);
   if (calibration != nullptr) internal::ApplyCalibration(*calibration, e);
-  c.set_experts_on_cpu(e.experts_on_cpu());  // --cpu-moe, or --n-cpu-moe N (in the notes)
+  c.set_experts_on_cpu(e.experts_on_cpu());  // --cpu-moe, or --n-cpu-moe N (below)
+  c.set_n_cpu_moe(o.n_cpu_moe);
   c.set_reason(o.reason);
   c.set_meets_constraints(o.meets_constraints);
   return c;

@@ -115,6 +115,10 @@ struct DeviceLoad {
 
 }  // namespace
 
+double DecodeBandwidthEfficiency(bool gpu) {
+  return gpu ? kGpuDecodeEfficiency : kCpuMemoryEfficiency;
+}
+
 TokenWork& TokenWork::operator+=(const TokenWork& o) {
   read_bytes += o.read_bytes;
   flops += o.flops;

@@ -48,5 +48,6 @@ struct SpeedInput {
 };
 
 Speed EstimateSpeed(const SpeedInput& in, const Machine& machine);
+double DecodeBandwidthEfficiency(bool gpu);  // kGpuDecodeEfficiency or kCpuMemoryEfficiency
 
 }  // namespace headroom::fit::internal

@@ -124,7 +124,8 @@ Asks the Headroom daemon which quant, context, GPU layers, KV type and flash att
 this machine, then runs RUNTIME with them filled in. Flags given in ARGS win.
 
   llama.cpp:  headroom-launch -- llama-server -m 'models/Qwen3-8B-*.gguf' --port 8080
-              (fills -m, -c, -ngl, -ot exps=CPU for MoE experts, -ctk, -ctv, -fa)
+              (fills -m, -c, -ngl, -ot exps=CPU or --n-cpu-moe N for MoE experts, -ctk,
+               -ctv, -fa)
   vLLM:       headroom-launch -- vllm serve /models/Qwen3-8B
               (fills --max-model-len, --gpu-memory-utilization, --kv-cache-dtype)
   Ollama:     headroom-launch --model 'models/*.gguf' --ollama-modelfile Modelfile \

@@ -58,6 +58,7 @@ Pick ToPick(const hr_result* result, const hr_choice& choice) {
   pick.n_gpu_layers = choice.n_gpu_layers;
   pick.n_layers = choice.n_layers;
   pick.experts_on_cpu = choice.experts_on_cpu;
+  pick.n_cpu_moe = choice.n_cpu_moe;
   pick.flash_attn = choice.flash_attn;
   pick.gpu_memory_utilization = choice.gpu_memory_utilization;
   pick.verdict = VerdictName(choice.verdict);
@@ -129,7 +130,7 @@ int Ask(const Options& options, const CommandInfo& info, Pick& pick) {
     hr_client_destroy(client);
     return kExitDaemon;
   }
-  hr_choice choice;
+  hr_choice choice{};  // zeroed: a 1.0 library leaves the fields it does not know (n_cpu_moe)
   choice.struct_size = sizeof choice;
   int rc = 0;
   if (hr_result_choice(result, HR_PICK, &choice) != HR_STATUS_OK) {

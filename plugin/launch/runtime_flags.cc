@@ -93,6 +93,12 @@ void ScanFlags(const std::vector<std::string>& command, size_t first, Names mode
   }
 }
 
+// The pick keeps the experts of some leading layers, not all, in host RAM.
+bool PartialExperts(const Pick& pick) {
+  const uint32_t blocks = pick.n_layers > 0 ? pick.n_layers - 1 : 0;
+  return pick.n_cpu_moe > 0 && pick.n_cpu_moe < blocks;
+}
+
 void Append(std::vector<std::string>& out, std::string_view flag, std::string value) {
   out.emplace_back(flag);
   out.push_back(std::move(value));
@@ -102,7 +108,16 @@ void AddLlamaCppFlags(const std::vector<std::string>& command, const Pick& pick,
                       std::vector<std::string>& out) {
   if (!Has(command, kCtx)) Append(out, "-c", std::to_string(pick.n_ctx));
   if (!Has(command, kGpuLayers)) Append(out, "-ngl", std::to_string(pick.n_gpu_layers));
-  if (pick.experts_on_cpu && !Has(command, kExperts)) Append(out, "-ot", "exps=CPU");
+  if (!Has(command, kExperts)) {
+    // Only the first layers' experts in host RAM is --n-cpu-moe N (llama.cpp common/arg.cpp);
+    // all of them is the override (as --cpu-moe). The override for a partial pick would move
+    // every layer's experts and run slower than predicted.
+    if (PartialExperts(pick)) {
+      Append(out, "--n-cpu-moe", std::to_string(pick.n_cpu_moe));
+    } else if (pick.experts_on_cpu) {
+      Append(out, "-ot", "exps=CPU");
+    }
+  }
   if (!pick.cache_type_k.empty() && !Has(command, kCacheK)) {
     Append(out, "-ctk", pick.cache_type_k);
   }
@@ -204,7 +219,11 @@ std::string Summary(const Pick& pick) {
   if (!pick.file.empty()) line += " (" + Basename(pick.file) + ")";
   line += ": ctx " + std::to_string(pick.n_ctx) + ", " + std::to_string(pick.n_gpu_layers) + "/" +
           std::to_string(pick.n_layers) + " layers on GPU";
-  if (pick.experts_on_cpu) line += ", experts on CPU";
+  if (PartialExperts(pick)) {
+    line += ", experts of the first " + std::to_string(pick.n_cpu_moe) + " layers on CPU";
+  } else if (pick.experts_on_cpu) {
+    line += ", experts on CPU";
+  }
   line += ", KV " + pick.cache_type_k + "/" + pick.cache_type_v + ", flash attention " +
           (pick.flash_attn ? "on" : "off") + "; " + pick.verdict + ", " + speed +
           " tok/s predicted";

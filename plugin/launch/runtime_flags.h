@@ -20,6 +20,9 @@ struct Pick {
   uint32_t n_gpu_layers = 0;
   uint32_t n_layers = 0;
   bool experts_on_cpu = false;
+  // MoE layers, from the first, whose experts stay in host RAM; n_layers - 1 (every block)
+  // means all of them, as experts_on_cpu.
+  uint32_t n_cpu_moe = 0;
   std::string cache_type_k;
   std::string cache_type_v;
   bool flash_attn = false;

@@ -59,7 +59,7 @@ class _Choice(ctypes.Structure):
                 ("meets_constraints", ctypes.c_bool), ("verdict", ctypes.c_int),
                 ("decode_tok_s", ctypes.c_double), ("prefill_tok_s", ctypes.c_double),
                 ("headroom_bytes", ctypes.c_int64), ("device_count", ctypes.c_uint32),
-                ("gpu_memory_utilization", ctypes.c_double)]
+                ("gpu_memory_utilization", ctypes.c_double), ("n_cpu_moe", ctypes.c_uint32)]
 
 
 class _Device(ctypes.Structure):
@@ -187,6 +187,8 @@ class Choice:
     gpu_memory_utilization: float
     reason: str
     devices: List[Device] = field(default_factory=list)
+    # MoE layers whose experts stay in host RAM (llama.cpp --n-cpu-moe N; all blocks: --cpu-moe).
+    n_cpu_moe: int = 0
 
 
 @dataclass
@@ -217,7 +219,8 @@ def _choice(result, index: int) -> Optional[Choice]:
                   c.n_layers, c.experts_on_cpu, c.flash_attn, text(_CHOICE_CACHE_K),
                   text(_CHOICE_CACHE_V), c.meets_constraints, VERDICTS.get(c.verdict, "?"),
                   c.decode_tok_s, c.prefill_tok_s, c.headroom_bytes,
-                  c.gpu_memory_utilization, text(_CHOICE_REASON), devices)
+                  c.gpu_memory_utilization, text(_CHOICE_REASON), devices,
+                  n_cpu_moe=c.n_cpu_moe)
 
 
 class Client:

@@ -161,6 +161,7 @@ HR_API hr_status hr_result_choice(const hr_result* result, size_t index, hr_choi
   if (index < result->gpu_memory_utilization.size()) {
     full.gpu_memory_utilization = result->gpu_memory_utilization[index];
   }
+  full.n_cpu_moe = choice->n_cpu_moe();
   headroom::plugin::WriteVersioned(full, out);
   return HR_STATUS_OK;
 }

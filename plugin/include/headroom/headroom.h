@@ -40,7 +40,7 @@ extern "C" {
 /* Version of this header: major * 10000 + minor * 100 + patch. A new minor appends fields and
  * functions; a new major (and a new SOVERSION) may change them. */
 #define HR_API_VERSION_MAJOR 1
-#define HR_API_VERSION_MINOR 0
+#define HR_API_VERSION_MINOR 1
 #define HR_API_VERSION_PATCH 0
 #define HR_API_VERSION \
   (HR_API_VERSION_MAJOR * 10000 + HR_API_VERSION_MINOR * 100 + HR_API_VERSION_PATCH)
@@ -166,6 +166,10 @@ typedef struct hr_choice {
   uint32_t device_count;
   /* vLLM: the gpu_memory_utilization the estimate assumed (0 when unknown or not vLLM). */
   double gpu_memory_utilization;
+  /* Since 1.1. MoE layers, from the first, whose experts stay in host RAM: llama.cpp's
+   * --n-cpu-moe N when 0 < N < n_layers - 1; N = n_layers - 1 (every block) is --cpu-moe.
+   * 0 when no experts are in host RAM or the model is dense. */
+  uint32_t n_cpu_moe;
 } hr_choice;
 
 typedef enum hr_choice_string {
