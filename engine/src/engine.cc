@@ -3,20 +3,17 @@
 #include "headroom/engine/engine.h"
 
 #include <algorithm>
-#include <deque>
-#include <map>
 #include <memory>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "convert.h"
 #include "headroom/fit/bandwidth_matrix.h"
 #include "headroom/fit/estimate.h"
 #include "headroom/fit/plan.h"
 #include "headroom/fit/recommend.h"
 #include "headroom/fit/vllm.h"
+#include "model_cache.h"
 #include "model_ref.h"
 #include "params.h"
 
@@ -67,24 +64,20 @@ void AddBandwidthMatrix(const fit::Plan& plan, v1::Estimate& e) {
 }
 
 absl::StatusOr<v1::Estimate> EstimateLlamaCpp(const v1::EstimateRequest& request,
-                                              const internal::ResolvedModel& model,
+                                              const internal::PreparedResolved& model,
                                               const ResolvedMachine& rm,
                                               const v1::Calibration* calibration) {
   absl::StatusOr<fit::PlanOptions> options = internal::PlanOptionsFromProto(request.llama_cpp());
   if (!options.ok()) return options.status();
   const fit::Machine machine =
       calibration != nullptr ? internal::CalibratedMachine(rm.machine, *calibration) : rm.machine;
-  absl::StatusOr<fit::Plan> plan = fit::PlanFit(model.tensors, machine, *options);
+  absl::StatusOr<fit::Plan> plan = fit::PlanFit(*model.prepared, machine, *options);
   if (!plan.ok()) return plan.status();
-  // The padded context and the resolved flash-attention switch are the runtime's, and the
-  // CPU estimate resolves them the way llama.cpp does.
-  absl::StatusOr<fit::MemoryEstimate> memory =
-      fit::EstimateCpuMemory(model.tensors, options->request);
-  if (!memory.ok()) return memory.status();
-  const internal::PlanShape shape{.n_ctx = memory->n_ctx,
+  // The padded context and the flash-attention switch as the plan resolved them (llama.cpp's).
+  const internal::PlanShape shape{.n_ctx = plan->n_ctx,
                                   .cache_type_k = internal::CacheTypeName(options->request.type_k),
                                   .cache_type_v = internal::CacheTypeName(options->request.type_v),
-                                  .flash_attn = memory->flash_attn,
+                                  .flash_attn = plan->flash_attn,
                                   .experts_on_cpu = options->experts_on_cpu.value_or(false)};
   v1::Estimate e = internal::EstimateFromPlan(*plan, model.summary, shape);
   // Other machines' memory, so the calibration of this one does not apply to it.
@@ -95,65 +88,17 @@ absl::StatusOr<v1::Estimate> EstimateLlamaCpp(const v1::EstimateRequest& request
 }
 
 absl::StatusOr<v1::Estimate> EstimateVllm(const v1::EstimateRequest& request,
-                                          const internal::ResolvedModel& model,
+                                          const internal::PreparedResolved& model,
                                           const ResolvedMachine& rm) {
   absl::StatusOr<fit::VllmOptions> options =
       internal::VllmOptionsFromProto(request.vllm(), rm.machine.gpus.size());
   if (!options.ok()) return options.status();
-  absl::StatusOr<fit::VllmPlan> plan = fit::PlanVllm(model.tensors, rm.machine, *options);
+  absl::StatusOr<fit::VllmPlan> plan = fit::PlanVllm(model.tensors(), rm.machine, *options);
   if (!plan.ok()) return plan.status();
   v1::Estimate e = internal::EstimateFromVllm(*plan, rm.machine, model.summary,
-                                              model.tensors.arch.block_count(), *options);
+                                              model.tensors().arch.block_count(), *options);
   for (std::string& note : internal::HardwareNotes(rm.hardware)) e.add_notes(std::move(note));
   return e;
-}
-
-}  // namespace
-
-struct ModelCache::Impl {
-  size_t capacity;
-  mutable absl::Mutex mu;
-  std::map<std::string, std::shared_ptr<const internal::ResolvedModel>> models ABSL_GUARDED_BY(mu);
-  std::deque<std::string> order ABSL_GUARDED_BY(mu);  // insertion order, for eviction
-};
-
-ModelCache::ModelCache(size_t capacity) : impl_(std::make_unique<Impl>()) {
-  impl_->capacity = std::max<size_t>(capacity, 1);
-}
-ModelCache::~ModelCache() = default;
-size_t ModelCache::size() const {
-  absl::MutexLock lock(&impl_->mu);
-  return impl_->models.size();
-}
-
-namespace {
-
-absl::StatusOr<std::shared_ptr<const internal::ResolvedModel>> ResolveCached(
-    const v1::ModelRef& ref, const Context& context) {
-  const bool cacheable = context.model_cache != nullptr && ref.has_catalog_id();
-  std::string key;
-  if (cacheable) {
-    key = absl::StrCat(absl::AsciiStrToLower(ref.catalog_id()), "\n",
-                       absl::AsciiStrToUpper(ref.file_type()));
-    ModelCache::Impl& cache = context.model_cache->impl();
-    absl::MutexLock lock(&cache.mu);
-    if (auto it = cache.models.find(key); it != cache.models.end()) return it->second;
-  }
-  absl::StatusOr<internal::ResolvedModel> model = internal::ResolveModel(ref, context, "model");
-  if (!model.ok()) return model.status();
-  auto shared = std::make_shared<const internal::ResolvedModel>(*std::move(model));
-  if (cacheable) {
-    ModelCache::Impl& cache = context.model_cache->impl();
-    absl::MutexLock lock(&cache.mu);
-    if (cache.models.emplace(key, shared).second) {
-      cache.order.push_back(key);
-      if (cache.order.size() > cache.capacity) {
-        cache.models.erase(cache.order.front());
-        cache.order.pop_front();
-      }
-    }
-  }
-  return shared;
 }
 
 }  // namespace
@@ -169,8 +114,8 @@ absl::StatusOr<v1::Estimate> Estimate(const v1::EstimateRequest& request, const 
   if (*runtime == v1::RUNTIME_VLLM && model_ref.file_type().empty() && !model_ref.has_gguf_path()) {
     model_ref.set_file_type("BF16");
   }
-  absl::StatusOr<std::shared_ptr<const internal::ResolvedModel>> model =
-      ResolveCached(model_ref, context);
+  absl::StatusOr<std::shared_ptr<const internal::PreparedResolved>> model =
+      internal::ResolvePrepared(model_ref, context, "model");
   if (!model.ok()) return model.status();
   absl::StatusOr<ResolvedMachine> machine = ResolveMachine(request.hardware(), context);
   if (!machine.ok()) return machine.status();

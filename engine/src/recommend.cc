@@ -9,6 +9,7 @@
 #include "convert.h"
 #include "headroom/engine/engine.h"
 #include "headroom/fit/plan.h"
+#include "model_cache.h"
 #include "model_ref.h"
 #include "params.h"
 
@@ -31,13 +32,14 @@ double Kld(const Context& context, const std::string& file_type) {
   return q != nullptr ? q->mean_kld() : -1;
 }
 
-void Add(Candidates& out, internal::ResolvedModel model, std::string label, double kld) {
-  out.fit.push_back(fit::Candidate{.label = std::move(label),
-                                   .file_type = model.summary.file_type(),
-                                   .model = std::move(model.tensors),
-                                   .kld = kld});
-  out.paths.push_back(model.gguf_path);
-  out.summaries.push_back(std::move(model.summary));
+// The candidate plans on `model`'s PreparedModel (kept by the model cache for catalog models).
+void Add(Candidates& out, const std::shared_ptr<const internal::PreparedResolved>& model,
+         std::string label, double kld) {
+  fit::Candidate c{.label = std::move(label), .file_type = model->summary.file_type(), .kld = kld};
+  c.prepared = model->prepared;
+  out.fit.push_back(std::move(c));
+  out.paths.push_back(model->gguf_path);
+  out.summaries.push_back(model->summary);
 }
 
 absl::Status AddFiles(const v1::RecommendRequest& r, const Context& context, Candidates& out) {
@@ -50,7 +52,7 @@ absl::Status AddFiles(const v1::RecommendRequest& r, const Context& context, Can
         internal::ModelFromGgufFile(r.gguf_paths(i), context, absl::StrCat("gguf_paths[", i, "]"));
     if (!m.ok()) return m.status();
     const double kld = Kld(context, m->summary.file_type());
-    Add(out, *std::move(m), r.gguf_paths(i), kld);
+    Add(out, internal::Prepare(*std::move(m)), r.gguf_paths(i), kld);
   }
   return absl::OkStatus();
 }
@@ -62,6 +64,8 @@ absl::Status AddFileTypes(const v1::RecommendRequest& r, const Context& context,
   absl::StatusOr<internal::ArchitectureSource> source =
       internal::ResolveArchitecture(r.model(), context, "model");
   if (!source.ok()) return source.status();
+  // Catalog models at a file type are kept by the model cache; other architectures are not.
+  const std::string catalog_id = r.model().has_catalog_id() ? r.model().catalog_id() : "";
   const bool asked = !r.file_types().empty();
   std::vector<std::pair<std::string, std::string>> wanted;  // name, field
   if (asked) {
@@ -86,12 +90,13 @@ absl::Status AddFileTypes(const v1::RecommendRequest& r, const Context& context,
       continue;
     }
     if (!seen.insert((*ft)->id).second) continue;
-    absl::StatusOr<internal::ResolvedModel> m = internal::ModelAtFileType(*source, **ft);
+    absl::StatusOr<std::shared_ptr<const internal::PreparedResolved>> m =
+        internal::PreparedAtFileType(*source, **ft, catalog_id, context);
     if (!m.ok()) {
       if (asked) return Annotate(m.status(), field);
       continue;
     }
-    Add(out, *std::move(m), std::string((*ft)->name), Kld(context, std::string((*ft)->name)));
+    Add(out, *m, std::string((*ft)->name), Kld(context, std::string((*ft)->name)));
   }
   if (out.fit.empty()) {
     return absl::InvalidArgumentError("model: no file type of the quality table applies to it");
@@ -108,7 +113,7 @@ absl::StatusOr<Candidates> BuildCandidates(const v1::RecommendRequest& r, const 
         internal::ModelFromGgufFile(r.model().gguf_path(), context, "model.gguf_path");
     if (!m.ok()) return m.status();
     const double kld = Kld(context, m->summary.file_type());
-    Add(out, *std::move(m), r.model().gguf_path(), kld);
+    Add(out, internal::Prepare(*std::move(m)), r.model().gguf_path(), kld);
   } else {
     if (absl::Status s = AddFileTypes(r, context, out); !s.ok()) return s;
   }

@@ -43,6 +43,40 @@ TEST(EngineRecommend, CatalogModelOnOneRtx3090) {
   for (const v1::Choice& c : rec->alternatives()) ExpectChoiceConsistent(c);
 }
 
+// Through the daemon's model cache (prepared quants kept between calls) the answer is the
+// same, on the first call and the next, and every quant tried stays cached for the next one.
+TEST(EngineRecommend, ModelCacheGivesTheSameAnswer) {
+  for (const v1::Preference prefer :
+       {v1::PREFERENCE_QUALITY, v1::PREFERENCE_SPEED, v1::PREFERENCE_CONTEXT}) {
+    v1::RecommendRequest r;
+    r.mutable_model()->set_catalog_id("qwen3-30b-a3b");
+    *r.mutable_hardware() = Hypothetical("rtx-3060-12gb", 1);
+    r.set_min_context(8192);
+    r.set_prefer(prefer);
+    absl::StatusOr<v1::Recommendation> plain = Recommend(r, DefaultContext());
+    ASSERT_TRUE(plain.ok()) << plain.status();
+    ModelCache cache;
+    Context cached = DefaultContext();
+    cached.model_cache = &cache;
+    for (int round = 0; round < 2; ++round) {
+      absl::StatusOr<v1::Recommendation> got = Recommend(r, cached);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ(got->SerializeAsString(), plain->SerializeAsString()) << "round " << round;
+    }
+    EXPECT_EQ(cache.size(), static_cast<size_t>(1 + plain->alternatives_size()));
+    // An Estimate of one of those quants is served from the same cache entry.
+    v1::EstimateRequest e;
+    *e.mutable_model() = r.model();
+    e.mutable_model()->set_file_type(plain->pick().file_type());
+    *e.mutable_hardware() = r.hardware();
+    absl::StatusOr<v1::Estimate> est_plain = Estimate(e, DefaultContext());
+    absl::StatusOr<v1::Estimate> est_cached = Estimate(e, cached);
+    ASSERT_TRUE(est_plain.ok() && est_cached.ok());
+    EXPECT_EQ(est_cached->SerializeAsString(), est_plain->SerializeAsString());
+    EXPECT_EQ(cache.size(), static_cast<size_t>(1 + plain->alternatives_size()));
+  }
+}
+
 TEST(EngineRecommend, AskedFileTypesOnly) {
   v1::RecommendRequest r;
   r.mutable_model()->set_catalog_id("llama-3.1-8b");

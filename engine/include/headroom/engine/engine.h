@@ -28,17 +28,20 @@ struct Context {
   bool allow_paths = true;
   // Corrections for the live machine; null or samples == 0 = none.
   const headroom::v1::Calibration* calibration = nullptr;
-  // Catalog models already planned at a file type; null = plan every time.
+  // Catalog models already planned and prepared at a file type; null = plan every time.
   ModelCache* model_cache = nullptr;
 };
 
-// Catalog models as the quantizer plans them, by (id, file type): a long-lived caller (the
-// daemon) keeps one so a request does not re-plan every tensor. Only catalog ids are cached
-// (files and config.json can change on disk). Thread-safe; bounded (a planned 671B MoE is
-// ~100 KB, so the default 16 keeps the daemon small), oldest entry evicted.
+// Catalog models as the quantizer plans them, by (id, file type), each with what the
+// estimator works out for it and keeps (fit::PreparedModel: per-layer tables, compute buffers
+// over ranges of contexts): a long-lived caller (the daemon) keeps one so a request neither
+// re-plans every tensor nor replays the compute graph. Only catalog ids are cached (files and
+// config.json can change on disk). Thread-safe; bounded, oldest entry evicted: 64 holds every
+// quant a Recommend over the quality table tries (28) for two models; a planned 671B MoE is
+// ~100 KB, so a full cache stays a few MB.
 class ModelCache {
  public:
-  explicit ModelCache(size_t capacity = 16);
+  explicit ModelCache(size_t capacity = 64);
   ~ModelCache();
   ModelCache(const ModelCache&) = delete;
   ModelCache& operator=(const ModelCache&) = delete;
