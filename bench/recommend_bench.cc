@@ -26,6 +26,8 @@ struct Setup {
   // requests): tables and compute buffers are not worked out again.
   std::vector<Candidate> prepared;
   Machine machine;
+  // The 8 GiB GPU of tests/fixtures/plugin (plugin_bench's daemon): more quants split there.
+  Machine small_gpu;
 };
 
 // Llama 3.1 8B at every file type of the quality table the quantizer model knows, on an
@@ -67,12 +69,22 @@ const Setup& TheSetup() {
     s->machine.host_total_bytes = uint64_t{64} << 30;
     s->machine.host_bandwidth_gbps = 60;
     s->machine.host_threads = 8;
+    s->small_gpu = s->machine;
+    s->small_gpu.gpus[0] = {.name = "Test GPU 8 GiB",
+                            .backend = headroom::fit::Backend::kCuda,
+                            .free_bytes = uint64_t{8} << 30,
+                            .total_bytes = uint64_t{8} << 30,
+                            .bandwidth_gbps = 272,
+                            .fp16_tflops = 60};
+    s->small_gpu.host_available_bytes = uint64_t{28} << 30;
+    s->small_gpu.host_total_bytes = uint64_t{32} << 30;
     return s;
   }();
   return *kSetup;
 }
 
-// range(0): the preference; range(1): 1 = candidates prepared once and kept across calls.
+// range(0): the preference; range(1): 1 = candidates prepared once and kept across calls;
+// range(2): 1 = the 8 GiB GPU machine instead of the RTX 3060 12 GB.
 void BM_Recommend(benchmark::State& state) {
   const Setup& setup = TheSetup();
   Constraints constraints;
@@ -81,7 +93,8 @@ void BM_Recommend(benchmark::State& state) {
   const std::vector<Candidate>& candidates =
       state.range(1) == 1 ? setup.prepared : setup.candidates;
   for (auto _ : state) {
-    auto rec = headroom::fit::Recommend(candidates, setup.machine, constraints);
+    auto rec = headroom::fit::Recommend(
+        candidates, state.range(2) == 1 ? setup.small_gpu : setup.machine, constraints);
     if (!rec.ok()) state.SkipWithError(std::string(rec.status().message()).c_str());
     benchmark::DoNotOptimize(rec);
   }
@@ -89,11 +102,13 @@ void BM_Recommend(benchmark::State& state) {
   state.SetLabel(absl::StrCat(state.range(0) == 0   ? "quality"
                               : state.range(0) == 1 ? "speed"
                                                     : "context",
-                              state.range(1) == 1 ? ", prepared" : ", cold"));
+                              state.range(1) == 1 ? ", prepared" : ", cold",
+                              state.range(2) == 1 ? ", 8 GiB GPU" : ", RTX 3060 12 GB"));
 }
 BENCHMARK(BM_Recommend)
     ->ArgsProduct({{static_cast<int>(Prefer::kQuality), static_cast<int>(Prefer::kSpeed),
                     static_cast<int>(Prefer::kContext)},
+                   {0, 1},
                    {0, 1}})
     ->Unit(benchmark::kMicrosecond);
 

@@ -271,7 +271,9 @@ absl::StatusOr<Recommendation> Recommend(const std::vector<Candidate>& candidate
         .min_ctx = (constraints.min_context + kCtxStep - 1) / kCtxStep * kCtxStep,
         .cap_ctx = static_cast<uint32_t>(std::min<uint64_t>(cap, 1u << 30)) / kCtxStep * kCtxStep,
         .prepared = prepared[i]};
-    r.bpw = BitsPerWeight(candidates[i].tensors());
+    // Bits per weight rank (and are named) only when some KLD is unknown: a pass over every
+    // tensor, skipped otherwise.
+    r.bpw = use_kld ? 0 : BitsPerWeight(candidates[i].tensors());
     r.quality = use_kld ? candidates[i].kld : -r.bpw;
     if (r.search.min_ctx <= r.search.cap_ctx) r.result = EvaluateCandidate(r.search);
   }
