@@ -1,14 +1,13 @@
 // The FitClient backend that asks a running headroomd over gRPC.
 #include <grpcpp/grpcpp.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "fit_client.h"
+#include "headroom/endpoint/default_endpoint.h"
 #include "headroom/v1/service.grpc.pb.h"
 
 namespace headroom::cli {
@@ -93,18 +92,11 @@ class DaemonClient final : public FitClient {
 
 }  // namespace
 
-std::string DefaultEndpoint() {
-  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-  if (runtime != nullptr && runtime[0] == '/') {
-    return absl::StrCat("unix:", runtime, "/headroom/headroomd.sock");
-  }
-  return absl::StrCat("unix:/tmp/headroom-", getuid(), "/headroomd.sock");
-}
+// The rule lives in headroom/endpoint/default_endpoint.h, shared with the daemon, the plugin
+// and the tray.
+std::string DefaultEndpoint() { return endpoint::DefaultEndpoint(); }
 
-std::string EndpointFromEnvironment() {
-  const char* from_env = std::getenv("HEADROOM_ENDPOINT");
-  return from_env != nullptr && from_env[0] != '\0' ? from_env : DefaultEndpoint();
-}
+std::string EndpointFromEnvironment() { return endpoint::EndpointFromEnvironment(); }
 
 bool SocketFileAbsent(const std::string& endpoint) {
   constexpr std::string_view kUnix = "unix:";

@@ -9,6 +9,7 @@
 
 #include "CLI/CLI.hpp"
 #include "headroom/catalog/catalog.h"
+#include "headroom/endpoint/default_endpoint.h"
 #include "headroom/tray/model_library.h"
 #include "headroom/v1/tray_config.pb.h"
 #include "tray_app.h"
@@ -21,14 +22,6 @@ std::string ConfigPath() {
   if (xdg != nullptr && *xdg != '\0') return std::string(xdg) + "/headroom/tray.txtpb";
   if (home != nullptr) return std::string(home) + "/.config/headroom/tray.txtpb";
   return "";
-}
-
-std::string DefaultEndpoint() {
-  if (const char* e = std::getenv("HEADROOM_ENDPOINT"); e != nullptr && *e != '\0') return e;
-  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x != nullptr && *x != '\0') {
-    return std::string("unix:") + x + "/headroom/headroomd.sock";
-  }
-  return "unix:/tmp/headroom-" + std::to_string(getuid()) + "/headroomd.sock";
 }
 
 }  // namespace
@@ -66,7 +59,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (endpoint.empty()) endpoint = config.endpoint().empty() ? DefaultEndpoint() : config.endpoint();
+  if (endpoint.empty()) {
+    endpoint = config.endpoint().empty() ? headroom::endpoint::EndpointFromEnvironment()
+                                         : config.endpoint();
+  }
   if (n_ctx == 0) n_ctx = config.n_ctx() == 0 ? 8192 : config.n_ctx();
   for (const std::string& dir : config.model_dirs()) model_dirs.push_back(dir);
 
@@ -98,10 +94,11 @@ int main(int argc, char** argv) {
     watch(model.key, model.display_name, ref);
   }
   for (const auto& ref : config.models()) {
-    const std::string key = ref.has_architecture() ? "inline"
-                            : ref.catalog_id().empty()
-                                ? (ref.gguf_path().empty() ? ref.config_json_path() : ref.gguf_path())
-                                : ref.catalog_id() + ":" + ref.file_type();
+    const std::string key =
+        ref.has_architecture() ? "inline"
+        : ref.catalog_id().empty()
+            ? (ref.gguf_path().empty() ? ref.config_json_path() : ref.gguf_path())
+            : ref.catalog_id() + ":" + ref.file_type();
     watch(key, key, ref);
   }
   if (list_only) {

@@ -323,7 +323,11 @@ absl::StatusOr<GgufHeader> ReadGgufHeader(const std::string& path, const GgufLim
   if (fd < 0) {
     const int err = errno;
     std::string msg = absl::StrCat(path, ": ", std::strerror(err));
-    return err == ENOENT ? absl::NotFoundError(msg) : absl::PermissionDeniedError(msg);
+    // As hf_config's OpenError: only a refusal for who asks is PERMISSION_DENIED; a path the
+    // kernel refuses for its form (ENAMETOOLONG, ELOOP, ...) is the caller's mistake.
+    if (err == ENOENT || err == ENOTDIR) return absl::NotFoundError(msg);
+    if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(msg);
+    return absl::InvalidArgumentError(msg);
   }
   FileSource source(fd);  // closes fd
   struct stat st {};

@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "endpoint.h"
 #include "headroom/catalog/embedded.h"
+#include "headroom/endpoint/default_endpoint.h"
 #include "headroom/probe/source.h"
 #include "reflection_service.h"
 #include "services.h"
@@ -134,22 +136,25 @@ absl::Status Daemon::Impl::Init(const v1::DaemonConfig& config) {
 absl::Status Daemon::Impl::Listen(const v1::DaemonConfig& config, grpc::ServerBuilder& builder,
                                   std::vector<std::pair<Endpoint, std::unique_ptr<int>>>& tcp) {
   std::vector<std::string> listen(config.listen().begin(), config.listen().end());
-  const int systemd_fd = SystemdListenFd();
-  if (systemd_fd >= 0) {
-    // Socket activation: systemd owns the socket file; it is served as is.
-    unix_listeners.push_back(UnixListener::Adopt(systemd_fd, DefaultSocketPath()));
-    endpoints.push_back("unix:" + DefaultSocketPath());
-    log.Info("socket activation: serving the socket systemd passed (fd {})", systemd_fd);
-  } else if (listen.empty()) {
-    listen.push_back("unix:" + DefaultSocketPath());
+  // Sockets systemd passed (Daemon::Start took them): systemd owns their files, which are
+  // served as they are, never unlinked or replaced.
+  std::set<std::string> activated;
+  for (const UnixListener& listener : unix_listeners) {
+    activated.insert(listener.path());
+    endpoints.push_back("unix:" + listener.path());
+    log.Info("socket activation: serving {} (fd {}) passed by systemd", listener.path(),
+             listener.fd());
   }
+  const std::string default_socket = headroom::endpoint::DefaultSocketPath();
+  if (activated.empty() && listen.empty()) listen.push_back("unix:" + default_socket);
   for (size_t i = 0; i < listen.size(); ++i) {
     absl::StatusOr<Endpoint> endpoint = ParseEndpoint(listen[i], absl::StrCat("listen[", i, "]"));
     if (!endpoint.ok()) return endpoint.status();
     if (endpoint->kind == Endpoint::Kind::kUnix) {
+      if (activated.count(endpoint->path) != 0) continue;  // systemd passed it already
       bool stale = false;
       absl::StatusOr<UnixListener> listener =
-          UnixListener::Bind(endpoint->path, endpoint->path == DefaultSocketPath(), &stale);
+          UnixListener::Bind(endpoint->path, endpoint->path == default_socket, &stale);
       if (!listener.ok()) return listener.status();
       if (stale)
         log.Info("replaced the stale socket {} (no daemon answered on it)", endpoint->path);
@@ -218,6 +223,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const v1::DaemonConfig& co
   absl::StatusOr<LogLevel> level = ParseLogLevel(config.log_level());
   if (!level.ok()) return level.status();
   auto impl = std::make_unique<Impl>(*level);
+  // Before Init starts the first thread: taking the sockets unsets LISTEN_* (unsetenv).
+  absl::StatusOr<std::vector<UnixListener>> activated = TakeSystemdListeners();
+  if (!activated.ok()) return activated.status();
+  impl->unix_listeners = *std::move(activated);
   if (absl::Status s = impl->Init(config); !s.ok()) return s;
   std::unique_ptr<Daemon> daemon(new Daemon(std::move(impl)));
   if (absl::Status s = daemon->impl_->Serve(config); !s.ok()) return s;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -74,6 +75,44 @@ absl::Status PrepareDirectory(const std::filesystem::path& dir, bool enforce_pri
   return absl::OkStatus();
 }
 
+constexpr int kSdListenFdsStart = 3;  // SD_LISTEN_FDS_START, sd_listen_fds(3)
+constexpr int kMaxSystemdSockets = 16;
+
+// The path a listening unix stream socket is bound to, after making `fd` close-on-exec.
+absl::StatusOr<std::string> ListeningUnixSocketPath(int fd) {
+  const std::string what = absl::StrCat("LISTEN_FDS: fd ", fd);
+  const int flags = fcntl(fd, F_GETFD);
+  if (flags < 0) return absl::InvalidArgumentError(absl::StrCat(what, ": ", Errno(errno)));
+  if (fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": FD_CLOEXEC: ", Errno(errno)));
+  }
+  int domain = 0;
+  int type = 0;
+  int listening = 0;
+  socklen_t length = sizeof(int);
+  const bool is_socket = getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0 &&
+                         getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 &&
+                         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0;
+  if (!is_socket || domain != AF_UNIX || type != SOCK_STREAM || listening == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what,
+                     " is not a listening unix stream socket (headroomd.socket needs ListenStream= "
+                     "with a path)"));
+  }
+  sockaddr_un address{};
+  socklen_t address_length = sizeof(address);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_length) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": getsockname: ", Errno(errno)));
+  }
+  const size_t path_bytes = address_length > offsetof(sockaddr_un, sun_path)
+                                ? address_length - offsetof(sockaddr_un, sun_path)
+                                : 0;
+  if (path_bytes == 0 || address.sun_path[0] == '\0') {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not bound to a path"));
+  }
+  return std::string(address.sun_path, strnlen(address.sun_path, path_bytes));
+}
+
 }  // namespace
 
 std::string Endpoint::ToString() const {
@@ -110,14 +149,6 @@ absl::StatusOr<Endpoint> ParseEndpoint(const std::string& text, const std::strin
                                                    "\" is not a number in 0..65535"));
   }
   return endpoint;
-}
-
-std::string DefaultSocketPath() {
-  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-  if (runtime != nullptr && runtime[0] == '/') {
-    return absl::StrCat(runtime, "/headroom/headroomd.sock");
-  }
-  return absl::StrCat("/tmp/headroom-", getuid(), "/headroomd.sock");
 }
 
 bool IsLoopbackHost(const std::string& host) {
@@ -209,18 +240,34 @@ UnixListener::~UnixListener() {
   }
 }
 
-int SystemdListenFd() {
-  const char* pid = std::getenv("LISTEN_PID");
-  const char* fds = std::getenv("LISTEN_FDS");
+absl::StatusOr<std::vector<UnixListener>> TakeSystemdListeners() {
+  const char* pid_text = std::getenv("LISTEN_PID");
+  const char* fds_text = std::getenv("LISTEN_FDS");
+  const std::string pid = pid_text != nullptr ? pid_text : "";
+  const std::string fds = fds_text != nullptr ? fds_text : "";
+  // sd_listen_fds(3) with unset_environment: the variables go in every case, whether they
+  // were meant for this process or inherited from a parent that was activated.
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
+  if (pid_text == nullptr || fds_text == nullptr) return std::vector<UnixListener>{};
   int listen_pid = 0;
-  int listen_fds = 0;
-  if (pid == nullptr || fds == nullptr || !absl::SimpleAtoi(pid, &listen_pid) ||
-      !absl::SimpleAtoi(fds, &listen_fds) || listen_pid != getpid() || listen_fds < 1) {
-    return -1;
+  if (!absl::SimpleAtoi(pid, &listen_pid) || listen_pid <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("LISTEN_PID=\"", pid, "\": not a pid"));
   }
-  constexpr int kSdListenFdsStart = 3;  // sd_listen_fds(3)
-  fcntl(kSdListenFdsStart, F_SETFD, FD_CLOEXEC);
-  return kSdListenFdsStart;
+  if (listen_pid != getpid()) return std::vector<UnixListener>{};  // meant for another process
+  int count = 0;
+  if (!absl::SimpleAtoi(fds, &count) || count < 0 || count > kMaxSystemdSockets) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("LISTEN_FDS=\"", fds, "\": expected a count in 0..", kMaxSystemdSockets));
+  }
+  std::vector<UnixListener> listeners;
+  for (int fd = kSdListenFdsStart; fd < kSdListenFdsStart + count; ++fd) {
+    absl::StatusOr<std::string> path = ListeningUnixSocketPath(fd);
+    if (!path.ok()) return path.status();
+    listeners.push_back(UnixListener::Adopt(fd, *std::move(path)));
+  }
+  return listeners;
 }
 
 }  // namespace headroom::daemon

@@ -1,10 +1,12 @@
-// Where headroomd listens: parsing "unix:/path" and "HOST:PORT" endpoints, the default
-// per-user socket, and taking over a unix socket path safely (directory 0700, socket 0600,
-// a stale socket from a dead daemon replaced, a live daemon's socket never stolen).
+// Where headroomd listens: parsing "unix:/path" and "HOST:PORT" endpoints, taking over a
+// unix socket path safely (directory 0700, socket 0600, a stale socket from a dead daemon
+// replaced, a live daemon's socket never stolen), and sockets passed by systemd. The default
+// per-user socket path is headroom::endpoint::DefaultSocketPath(), shared with the clients.
 // Functions are thread-compatible; a UnixListener is owned by one thread.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -24,9 +26,6 @@ struct Endpoint {
 // "unix:/abs/path", "tcp:HOST:PORT", "HOST:PORT", "[IPV6]:PORT". `field` names the flag or
 // config field in errors.
 absl::StatusOr<Endpoint> ParseEndpoint(const std::string& text, const std::string& field);
-
-// $XDG_RUNTIME_DIR/headroom/headroomd.sock, or /tmp/headroom-<uid>/headroomd.sock.
-std::string DefaultSocketPath();
 
 // 127.0.0.0/8, ::1 and "localhost".
 bool IsLoopbackHost(const std::string& host);
@@ -62,7 +61,12 @@ class UnixListener {
   unsigned long inode_ = 0;  // of the socket file we bound; 0 = do not unlink
 };
 
-// The listening socket systemd passed (LISTEN_FDS / LISTEN_PID), or -1.
-int SystemdListenFd();
+// The listening sockets systemd passed by socket activation, per sd_listen_fds(3): only when
+// LISTEN_PID is this process, LISTEN_FDS sockets from fd 3 on. Each is made close-on-exec and
+// must be a listening unix stream socket (the daemon reads SO_PEERCRED on what it accepts).
+// LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are unset, so children do not inherit them; as
+// unsetenv is not thread-safe, call this before any thread starts. Empty when not activated;
+// InvalidArgument (naming the variable or fd) when the variables or sockets are not usable.
+absl::StatusOr<std::vector<UnixListener>> TakeSystemdListeners();
 
 }  // namespace headroom::daemon

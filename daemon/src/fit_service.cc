@@ -129,9 +129,12 @@ grpc::Status FitServiceImpl::Recommend(grpc::ServerContext* context,
   if (absl::Status s = CheckModelPaths(request->model(), "model", call->paths); !s.ok()) {
     return ToGrpc(s);
   }
-  if (!request->gguf_paths().empty() && !call->paths.allowed) {
-    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        absl::StrCat("gguf_paths: ", call->paths.why_not));
+  for (int i = 0; i < request->gguf_paths_size(); ++i) {
+    if (absl::Status s =
+            CheckFilePath(request->gguf_paths(i), absl::StrCat("gguf_paths[", i, "]"), call->paths);
+        !s.ok()) {
+      return ToGrpc(s);
+    }
   }
   absl::StatusOr<v1::Recommendation> pick = engine::Recommend(*request, call->engine);
   if (!pick.ok()) return ToGrpc(pick.status());

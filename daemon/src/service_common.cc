@@ -1,8 +1,11 @@
 // Shared pieces of the handlers: status conversion, the per-call engine context, path checks,
 // and the catalog listing.
 #include <fmt/format.h>
+#include <limits.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "headroom/catalog/ggml_types.h"
 #include "headroom/catalog/quant_plan.h"
 #include "headroom/catalog/tensor_layout.h"
@@ -11,6 +14,9 @@
 namespace headroom::daemon {
 
 namespace v1 = headroom::v1;
+
+// How much of a refused path an error message repeats.
+constexpr size_t kMaxPathEcho = 80;
 
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -47,14 +53,42 @@ absl::StatusOr<CallContext> MakeCallContext(const ServiceDeps& deps,
   return call;
 }
 
+absl::Status CheckFilePath(const std::string& path, const std::string& field,
+                           const PathAccess& access) {
+  if (!access.allowed) {
+    return absl::PermissionDeniedError(absl::StrCat(field, ": ", access.why_not));
+  }
+  // The daemon opens the path itself: what the kernel would refuse for its form (not for
+  // who asks) is the caller's mistake, INVALID_ARGUMENT, never PERMISSION_DENIED.
+  if (path.empty() || path[0] != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": \"", absl::CHexEscape(path.substr(0, kMaxPathEcho)),
+                     "\" is not an absolute path (headroomd's working directory is not the "
+                     "caller's)"));
+  }
+  if (path.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": contains a NUL byte"));
+  }
+  if (path.size() >= PATH_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", path.size(), " bytes, the limit is ", PATH_MAX - 1));
+  }
+  for (const absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part.size() > NAME_MAX) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": a path component is ", part.size(),
+                                                     " bytes, the limit is ", NAME_MAX));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckModelPaths(const v1::ModelRef& model, const std::string& field,
                              const PathAccess& access) {
-  if (access.allowed) return absl::OkStatus();
   if (model.source_case() == v1::ModelRef::kGgufPath) {
-    return absl::PermissionDeniedError(absl::StrCat(field, ".gguf_path: ", access.why_not));
+    return CheckFilePath(model.gguf_path(), field + ".gguf_path", access);
   }
   if (model.source_case() == v1::ModelRef::kConfigJsonPath) {
-    return absl::PermissionDeniedError(absl::StrCat(field, ".config_json_path: ", access.why_not));
+    return CheckFilePath(model.config_json_path(), field + ".config_json_path", access);
   }
   return absl::OkStatus();
 }

@@ -41,7 +41,13 @@ struct CallContext {
 absl::StatusOr<CallContext> MakeCallContext(const ServiceDeps& deps,
                                             const grpc::ServerContext& server_context);
 
-// PERMISSION_DENIED naming `field` when `model` names a file this peer may not open.
+// For a file named in a request (`field` names it in errors): PERMISSION_DENIED when this peer
+// may not name files (checked first, so another user learns nothing about the path), then
+// INVALID_ARGUMENT when the path cannot name a file: relative, a NUL byte, longer than
+// PATH_MAX or a component longer than NAME_MAX.
+absl::Status CheckFilePath(const std::string& path, const std::string& field,
+                           const PathAccess& access);
+// CheckFilePath for `model`'s gguf_path or config_json_path, if it names one.
 absl::Status CheckModelPaths(const headroom::v1::ModelRef& model, const std::string& field,
                              const PathAccess& access);
 

@@ -8,6 +8,7 @@
 
 #include "convert.h"
 #include "daemon_start.h"
+#include "headroom/endpoint/default_endpoint.h"
 #include "internal.h"
 
 namespace headroom::plugin {
@@ -199,7 +200,7 @@ HR_API hr_status hr_client_create(const hr_client_params* params, hr_client** ou
     auto client = std::make_unique<hr_client>();
     client->endpoint = p.endpoint != nullptr && p.endpoint[0] != '\0'
                            ? std::string(p.endpoint)
-                           : headroom::plugin::DefaultEndpoint();
+                           : headroom::endpoint::EndpointFromEnvironment();
     client->timeout_ms = p.timeout_ms;
     client->autostart = p.autostart;
     client->start_timeout_ms = p.start_timeout_ms;

@@ -37,7 +37,7 @@ bool IsExecutable(const std::string& path) {
 // Directory of the shared object this code is in ($prefix/lib or $prefix/lib/<multiarch>).
 std::string LibraryDir() {
   Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&DefaultEndpoint), &info) == 0 || info.dli_fname == nullptr) {
+  if (dladdr(reinterpret_cast<void*>(&FindDaemon), &info) == 0 || info.dli_fname == nullptr) {
     return {};
   }
   std::error_code ec;
@@ -77,14 +77,6 @@ std::string LastLogLine(const std::string& log_path) {
 }
 
 }  // namespace
-
-std::string DefaultEndpoint() {
-  std::string endpoint = Env("HEADROOM_ENDPOINT");
-  if (!endpoint.empty()) return endpoint;
-  const std::string runtime_dir = Env("XDG_RUNTIME_DIR");
-  if (!runtime_dir.empty()) return "unix:" + runtime_dir + "/headroom/headroomd.sock";
-  return "unix:/tmp/headroom-" + std::to_string(::getuid()) + "/headroomd.sock";
-}
 
 std::optional<std::string> UnixSocketPath(const std::string& endpoint) {
   if (endpoint.rfind("unix://", 0) == 0) return endpoint.substr(7);

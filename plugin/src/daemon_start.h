@@ -12,10 +12,6 @@
 
 namespace headroom::plugin {
 
-// $HEADROOM_ENDPOINT, else unix:$XDG_RUNTIME_DIR/headroom/headroomd.sock, else
-// unix:/tmp/headroom-<uid>/headroomd.sock.
-std::string DefaultEndpoint();
-
 // The socket path of a "unix:/path" or "unix:///path" endpoint; nullopt for TCP endpoints.
 std::optional<std::string> UnixSocketPath(const std::string& endpoint);
 

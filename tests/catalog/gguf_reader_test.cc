@@ -254,6 +254,15 @@ TEST(GgufReaderFiles, MissingFileAndDirectory) {
   EXPECT_THAT(std::string(h.status().message()), HasSubstr("not a regular file"));
 }
 
+// Paths the kernel refuses for their form are the caller's mistake, not a permission refusal
+// (the daemon's fuzz client found ENAMETOOLONG answered as PERMISSION_DENIED).
+TEST(GgufReaderFiles, MalformedPathsAreNotPermissionErrors) {
+  absl::StatusOr<GgufHeader> h = ReadGgufHeader("/" + std::string(300, 'x'));
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kInvalidArgument) << h.status();
+  h = ReadGgufHeader("/etc/passwd/model.gguf");  // a file used as a directory: ENOTDIR
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kNotFound) << h.status();
+}
+
 }  // namespace
 }  // namespace headroom::catalog
 

@@ -99,6 +99,8 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
+const char* HeadroomdPath() { return HEADROOMD_PATH; }
+
 int RunToExit(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
               std::string* output) {
   TempDir dir;
@@ -121,6 +123,11 @@ bool DaemonProcess::Spawn(const std::vector<std::string>& args,
   log_path_ = log_path;
   pid_ = SpawnWithOutput(args, env, log_path);
   return pid_ > 0;
+}
+
+void DaemonProcess::Adopt(pid_t pid, const std::string& log_path) {
+  pid_ = pid;
+  log_path_ = log_path;
 }
 
 int DaemonProcess::Stop(int signal_number) {

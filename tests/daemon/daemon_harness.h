@@ -38,6 +38,9 @@ constexpr const char* kFixtureGpuName = "NVIDIA GeForce RTX 4090";
 // Writes (atomically: temp + rename) the fixture with these free-memory figures.
 void WriteFixture(const std::string& path, const FixtureMemory& memory);
 
+// The headroomd binary under test.
+const char* HeadroomdPath();
+
 // Runs headroomd to completion (for refusals); returns the exit code and fills `stderr_text`.
 int RunToExit(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
               std::string* output);
@@ -54,6 +57,8 @@ class DaemonProcess {
   // stderr go to `log_path`.
   bool Spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
              const std::string& log_path);
+  // Takes over a headroomd the test started itself (fork + exec), logging to `log_path`.
+  void Adopt(pid_t pid, const std::string& log_path);
   // Sends `signal_number` and waits; the exit code, or 128 + signal when killed.
   int Stop(int signal_number);
   // Whether the process has exited already (reaps it).

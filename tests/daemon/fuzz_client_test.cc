@@ -3,10 +3,14 @@
 // (streams included), a valid request with bytes flipped or cut, a structurally valid request
 // with random field values, or a method that does not exist. Afterwards the daemon must still
 // answer, and its RSS must have grown by less than 10% over the level reached after a warm-up
-// of 20k calls of the same mix (gRPC's pools and the handler threads settle during it).
+// of 40k calls of the same mix (gRPC's pools and the handler threads settle during it).
+// The client is the daemon's own uid on the unix socket, so PERMISSION_DENIED is right only
+// for a request naming a file this uid may not read; each one is checked for that.
+#include <fcntl.h>
 #include <google/protobuf/stubs/logging.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -130,12 +134,68 @@ class Generator {
   std::mt19937 rng_;
 };
 
+// A call answered PERMISSION_DENIED, kept to check why.
+struct Denied {
+  std::string method;
+  std::string payload;
+  std::string message;
+};
+
+// What the calls of one mix ended with.
+struct MixResult {
+  std::map<int, int> codes;
+  std::vector<Denied> denied;
+};
+
+void AddPaths(const v1::ModelRef& model, std::vector<std::string>* paths) {
+  if (model.has_gguf_path()) paths->push_back(model.gguf_path());
+  if (model.has_config_json_path()) paths->push_back(model.config_json_path());
+}
+
+// The files a request names, decoded as the daemon decodes it (by the method's request type).
+std::vector<std::string> NamedPaths(const std::string& method, const std::string& payload) {
+  std::vector<std::string> paths;
+  if (method == "/headroom.v1.FitService/Estimate") {
+    v1::EstimateRequest r;
+    if (r.ParseFromString(payload)) AddPaths(r.model(), &paths);
+  } else if (method == "/headroom.v1.FitService/Recommend") {
+    v1::RecommendRequest r;
+    if (r.ParseFromString(payload)) {
+      AddPaths(r.model(), &paths);
+      paths.insert(paths.end(), r.gguf_paths().begin(), r.gguf_paths().end());
+    }
+  } else if (method == "/headroom.v1.FitService/WatchFit") {
+    v1::WatchFitRequest r;
+    if (r.ParseFromString(payload)) {
+      for (const v1::WatchedModel& m : r.models()) AddPaths(m.estimate().model(), &paths);
+    }
+  } else if (method == "/headroom.v1.RunReportService/Report") {
+    v1::RunReportRequest r;
+    if (r.ParseFromString(payload)) AddPaths(r.estimate().model(), &paths);
+  }
+  return paths;
+}
+
+// True when this process (the daemon's uid) is refused reading one of `paths`.
+bool SomePathUnreadable(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      close(fd);
+    } else if (errno == EACCES || errno == EPERM) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void Hammer(const std::string& endpoint, uint32_t seed, int calls, std::atomic<int>* done,
-            std::map<int, int>* codes, std::mutex* mu) {
+            MixResult* result, std::mutex* mu) {
   grpc::GenericStub stub(Connect(endpoint));
   grpc::CompletionQueue cq;
   Generator gen(seed);
   std::map<int, int> local;
+  std::vector<Denied> denied;
   for (int i = 0; i < calls; ++i) {
     const std::string& method = kMethods[gen.Pick(kMethods.size())];
     std::string payload;
@@ -152,7 +212,11 @@ void Hammer(const std::string& endpoint, uint32_t seed, int calls, std::atomic<i
     }
     // Streams never end on their own: a short deadline ends them.
     const bool stream = method.find("Watch") != std::string::npos;
-    ++local[static_cast<int>(RawCall(stub, cq, method, payload, stream ? 150 : 5000).error_code())];
+    const grpc::Status status = RawCall(stub, cq, method, payload, stream ? 150 : 5000);
+    if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      denied.push_back({method, payload, status.error_message()});
+    }
+    ++local[static_cast<int>(status.error_code())];
     ++*done;
   }
   cq.Shutdown();
@@ -161,18 +225,36 @@ void Hammer(const std::string& endpoint, uint32_t seed, int calls, std::atomic<i
   while (cq.Next(&tag, &ok)) {
   }
   std::lock_guard<std::mutex> lock(*mu);
-  for (const auto& [code, count] : local) (*codes)[code] += count;
+  for (const auto& [code, count] : local) result->codes[code] += count;
+  result->denied.insert(result->denied.end(), denied.begin(), denied.end());
 }
 
-void RunMix(const std::string& endpoint, uint32_t seed, int total, std::map<int, int>* codes) {
+MixResult RunMix(const std::string& endpoint, uint32_t seed, int total) {
+  MixResult result;
   std::atomic<int> done{0};
   std::mutex mu;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back(Hammer, endpoint, seed + static_cast<uint32_t>(t), total / kThreads, &done,
-                         codes, &mu);
+                         &result, &mu);
   }
   for (std::thread& t : threads) t.join();
+  return result;
+}
+
+// Every PERMISSION_DENIED must name the path field and come from a request naming a file this
+// uid may not read. (The fuzzer once got 68 for a 300-byte relative gguf_path: open() said
+// ENAMETOOLONG, which the GGUF reader reported as PERMISSION_DENIED; the daemon now refuses
+// such paths as INVALID_ARGUMENT before opening them.)
+void ExpectDeniedOnlyForUnreadablePaths(const std::vector<Denied>& denied) {
+  for (const Denied& d : denied) {
+    const std::vector<std::string> paths = NamedPaths(d.method, d.payload);
+    EXPECT_TRUE(d.message.find("path") != std::string::npos)
+        << d.method << ": PERMISSION_DENIED without naming the path field: " << d.message;
+    EXPECT_TRUE(SomePathUnreadable(paths))
+        << d.method << ": PERMISSION_DENIED for the daemon's own uid, but no file the request "
+        << "names (" << paths.size() << ") is unreadable for it: " << d.message;
+  }
 }
 
 TEST(DaemonFuzzTest, SurvivesGarbageWithoutGrowing) {
@@ -186,13 +268,12 @@ TEST(DaemonFuzzTest, SurvivesGarbageWithoutGrowing) {
   // The warm-up fills what is bounded by design (the sync server's thread pool and its malloc
   // arenas, the engine's ModelCache of planned catalog models): with 20k calls the measured
   // growth varied from 6 % to 11 % between runs; the baseline is taken after it settles.
-  std::map<int, int> warmup_codes;
-  RunMix(daemon.endpoint(), kSeed + 1000, 40'000, &warmup_codes);
+  const MixResult warmup = RunMix(daemon.endpoint(), kSeed + 1000, 40'000);
   const uint64_t rss_before = RssBytes(daemon.process().pid());
   ASSERT_GT(rss_before, 0u);
 
-  std::map<int, int> codes;
-  RunMix(daemon.endpoint(), kSeed, calls, &codes);
+  MixResult mix = RunMix(daemon.endpoint(), kSeed, calls);
+  std::map<int, int>& codes = mix.codes;
   const uint64_t rss_after = RssBytes(daemon.process().pid());
 
   ASSERT_FALSE(daemon.process().Exited()) << daemon.process().Log();
@@ -217,6 +298,8 @@ TEST(DaemonFuzzTest, SurvivesGarbageWithoutGrowing) {
               static_cast<double>(rss_before) / (1 << 20),
               static_cast<double>(rss_after) / (1 << 20), growth * 100);
   EXPECT_LT(growth, 0.10);
+  ExpectDeniedOnlyForUnreadablePaths(warmup.denied);
+  ExpectDeniedOnlyForUnreadablePaths(mix.denied);
 }
 
 }  // namespace

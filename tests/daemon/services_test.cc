@@ -158,6 +158,49 @@ TEST_F(ServicesTest, EveryBadEstimateGetsItsCodeAndField) {
   }
 }
 
+// The fuzzing client's unexplained PERMISSION_DENIED answers (issue 5) were paths the kernel
+// refuses for their form: a component over NAME_MAX made open() fail with ENAMETOOLONG, which
+// the GGUF reader reported as PERMISSION_DENIED although the caller is the daemon's own user.
+// Such paths are the caller's mistake: INVALID_ARGUMENT naming the field.
+TEST_F(ServicesTest, PathsThatCannotNameAFileAreInvalidNotDenied) {
+  const std::string long_component = daemon_.dir().path() + "/" + std::string(300, 'x') + ".gguf";
+  std::string long_path;
+  while (long_path.size() < 5000) long_path += "/" + std::string(200, 'y');
+  struct Case {
+    const char* name;
+    v1::ModelRef model;
+    const char* field;
+  };
+  std::vector<Case> cases;
+  v1::ModelRef model;
+  model.set_gguf_path(long_component);
+  cases.push_back({"component over NAME_MAX", model, "model.gguf_path"});
+  model.set_gguf_path(long_path);
+  cases.push_back({"path over PATH_MAX", model, "model.gguf_path"});
+  model.set_gguf_path("models/llama.gguf");
+  cases.push_back({"relative path", model, "model.gguf_path"});
+  model.set_gguf_path(kGroundtruthGguf + std::string(1, '\0') + ".txt");
+  cases.push_back({"NUL byte", model, "model.gguf_path"});
+  model.set_config_json_path(long_component);
+  cases.push_back({"config.json component over NAME_MAX", model, "model.config_json_path"});
+  for (const Case& c : cases) {
+    v1::EstimateRequest request;
+    *request.mutable_model() = c.model;
+    v1::Estimate estimate;
+    grpc::Status status = fit_->Estimate(Deadline().get(), request, &estimate);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.name << ": " << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(c.field)) << c.name;
+  }
+  v1::RecommendRequest recommend;
+  recommend.add_gguf_paths(kGroundtruthGguf);
+  recommend.add_gguf_paths(long_component);
+  v1::Recommendation recommendation;
+  grpc::Status status = fit_->Recommend(Deadline().get(), recommend, &recommendation);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("gguf_paths[1]"));
+}
+
 TEST_F(ServicesTest, BadCatalogAndReportRequestsNameTheField) {
   v1::CatalogModel model;
   grpc::Status status = catalog_->GetModel(Deadline().get(), {}, &model);
