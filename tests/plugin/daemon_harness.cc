@@ -92,5 +92,6 @@ void DaemonHarness::Stop() {
 }
 
 bool DaemonHarness::Running() const { return ListenerPid(socket_path_) > 0; }
+pid_t DaemonHarness::Pid() const { return ListenerPid(socket_path_); }
 
 }  // namespace headroom::plugin_test

@@ -39,6 +39,9 @@ class DaemonHarness {
   // Whether a daemon accepts on the socket.
   bool Running() const;
 
+  // The process id of the daemon listening on the socket, or -1.
+  pid_t Pid() const;
+
  private:
   std::string dir_;
   std::string socket_path_;

@@ -1,6 +1,8 @@
 // libheadroom against the real headroomd serving hardware fixtures: picks among the
 // groundtruth GGUF files, different machines give different answers, run reports, threads,
 // and the daemon started on demand (and its failures, which must say why).
+#include <signal.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -140,6 +142,24 @@ TEST_F(DaemonTest, ResultOutlivesItsClient) {
   FullChoice pick;
   EXPECT_EQ(GetChoice(result, HR_PICK, pick), HR_STATUS_OK);
   EXPECT_FALSE(pick.file.empty());
+  hr_result_free(result);
+}
+
+// A daemon slow to answer a new connection (here: stopped for 300 ms) is waited for within the
+// call's deadline. It used to fail: the 10 ms minimum reconnect backoff the client set is also
+// gRPC's timeout for one connection attempt.
+TEST_F(DaemonTest, ASlowDaemonIsWaitedFor) {
+  StartWith("gpu_8gib");
+  const pid_t pid = harness_.Pid();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  std::thread resume([pid] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(pid, SIGCONT);
+  });
+  hr_result* result = RecommendLlamaBig(client_);
+  resume.join();
+  EXPECT_NE(result, nullptr);
   hr_result_free(result);
 }
 
