@@ -1,5 +1,7 @@
 #include "model_cache.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <deque>
 #include <map>
@@ -36,6 +38,32 @@ std::string Key(const std::string& catalog_id, const catalog::FileTypeTraits& fi
   return absl::StrCat(absl::AsciiStrToLower(catalog_id), "\n", std::string(file_type.name));
 }
 
+// Looks up `key`; null when absent or there is no cache.
+std::shared_ptr<const PreparedResolved> Find(ModelCache* cache, const std::string& key) {
+  if (cache == nullptr) return nullptr;
+  ModelCache::Impl& c = cache->impl();
+  absl::MutexLock lock(&c.mu);
+  auto it = c.models.find(key);
+  return it == c.models.end() ? nullptr : it->second;
+}
+
+// Keeps `model` under `key` (the oldest entry goes past the capacity); returns what the cache
+// holds under `key` (another call may have put it there first).
+std::shared_ptr<const PreparedResolved> Keep(ModelCache* cache, const std::string& key,
+                                             std::shared_ptr<const PreparedResolved> model) {
+  if (cache == nullptr) return model;
+  ModelCache::Impl& c = cache->impl();
+  absl::MutexLock lock(&c.mu);
+  auto [it, inserted] = c.models.emplace(key, model);
+  if (!inserted) return it->second;
+  c.order.push_back(key);
+  if (c.order.size() > c.capacity) {
+    c.models.erase(c.order.front());
+    c.order.pop_front();
+  }
+  return model;
+}
+
 }  // namespace
 
 std::shared_ptr<const PreparedResolved> Prepare(ResolvedModel model,
@@ -67,22 +95,36 @@ absl::StatusOr<std::shared_ptr<const PreparedResolved>> PreparedAtFileType(
   if (!model.ok()) return model.status();
   std::shared_ptr<const PreparedResolved> prepared =
       Prepare(*std::move(model), sibling != nullptr ? sibling->prepared.get() : nullptr);
-  if (cache != nullptr) {
-    ModelCache::Impl& c = cache->impl();
-    absl::MutexLock lock(&c.mu);
-    auto [it, inserted] = c.models.emplace(key, prepared);
-    if (!inserted) return it->second;  // another call prepared it meanwhile
-    c.order.push_back(key);
-    if (c.order.size() > c.capacity) {
-      c.models.erase(c.order.front());
-      c.order.pop_front();
-    }
+  return Keep(cache, key, std::move(prepared));
+}
+
+absl::StatusOr<std::shared_ptr<const PreparedResolved>> PreparedFromGgufFile(
+    const std::string& path, const Context& context, const std::string& field) {
+  if (absl::Status s = CheckPathsAllowed(context, field); !s.ok()) return s;
+  // The file's identity and age before it is read: if it changes while being read, the next
+  // request sees another identity and reads it again.
+  std::string key;
+  struct stat st {};
+  if (context.model_cache != nullptr && !path.empty() && ::stat(path.c_str(), &st) == 0 &&
+      S_ISREG(st.st_mode)) {
+    key = absl::StrCat("file\n", path, "\n", st.st_dev, ":", st.st_ino, ":", st.st_size, ":",
+                       st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
+    if (std::shared_ptr<const PreparedResolved> hit = Find(context.model_cache, key)) return hit;
   }
-  return prepared;
+  absl::StatusOr<ResolvedModel> model = ModelFromGgufFile(path, context, field);
+  if (!model.ok()) return model.status();
+  const bool split = std::any_of(model->tensors.tensors.begin(), model->tensors.tensors.end(),
+                                 [](const fit::WeightTensor& t) { return t.shard != 0; });
+  std::shared_ptr<const PreparedResolved> prepared = Prepare(*std::move(model));
+  if (key.empty() || split) return prepared;
+  return Keep(context.model_cache, key, std::move(prepared));
 }
 
 absl::StatusOr<std::shared_ptr<const PreparedResolved>> ResolvePrepared(
     const headroom::v1::ModelRef& ref, const Context& context, const std::string& field) {
+  if (ref.source_case() == headroom::v1::ModelRef::kGgufPath) {
+    return PreparedFromGgufFile(ref.gguf_path(), context, absl::StrCat(field, ".gguf_path"));
+  }
   if (!ref.has_catalog_id()) {
     absl::StatusOr<ResolvedModel> model = ResolveModel(ref, context, field);
     if (!model.ok()) return model.status();
@@ -91,12 +133,9 @@ absl::StatusOr<std::shared_ptr<const PreparedResolved>> ResolvePrepared(
   absl::StatusOr<const catalog::FileTypeTraits*> ft =
       ParseFileType(ref.file_type(), absl::StrCat(field, ".file_type"));
   if (!ft.ok()) return ft.status();
-  if (context.model_cache != nullptr) {
-    ModelCache::Impl& c = context.model_cache->impl();
-    absl::MutexLock lock(&c.mu);
-    if (auto it = c.models.find(Key(ref.catalog_id(), **ft)); it != c.models.end()) {
-      return it->second;
-    }
+  if (std::shared_ptr<const PreparedResolved> hit =
+          Find(context.model_cache, Key(ref.catalog_id(), **ft))) {
+    return hit;
   }
   absl::StatusOr<ArchitectureSource> source = ResolveArchitecture(ref, context, field);
   if (!source.ok()) return source.status();

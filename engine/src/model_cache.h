@@ -25,10 +25,17 @@ struct PreparedResolved {
 std::shared_ptr<const PreparedResolved> Prepare(
     ResolvedModel model, const fit::PreparedModel* same_architecture = nullptr);
 
-// Any ModelRef, as ResolveModel; a catalog id comes from context.model_cache when it holds it
-// (and goes there when it does not).
+// Any ModelRef, as ResolveModel; a catalog id or a GGUF file comes from context.model_cache
+// when it holds it (and goes there when it does not).
 absl::StatusOr<std::shared_ptr<const PreparedResolved>> ResolvePrepared(
     const headroom::v1::ModelRef& ref, const Context& context, const std::string& field);
+
+// A GGUF file, as ModelFromGgufFile. A single-file model is cached under its path and the
+// file's identity and age (device, inode, size, modification time), so a file replaced or
+// rewritten is read again; a split model is read every time (its other shards are not
+// checked).
+absl::StatusOr<std::shared_ptr<const PreparedResolved>> PreparedFromGgufFile(
+    const std::string& path, const Context& context, const std::string& field);
 
 // `source` at `file_type`, as ModelAtFileType; cached under `catalog_id` when it is not empty.
 absl::StatusOr<std::shared_ptr<const PreparedResolved>> PreparedAtFileType(

@@ -37,12 +37,6 @@ std::string IdFromConfigPath(const std::string& path) {
   return p.stem().string();
 }
 
-absl::Status CheckPathsAllowed(const Context& context, const std::string& field) {
-  if (context.allow_paths) return absl::OkStatus();
-  return absl::PermissionDeniedError(
-      absl::StrCat(field, ": files are opened only for a local peer with the daemon's uid"));
-}
-
 absl::StatusOr<ArchitectureSource> FromCatalog(const std::string& id, const Context& context,
                                                const std::string& field) {
   if (context.catalog == nullptr) {
@@ -79,6 +73,12 @@ absl::StatusOr<ArchitectureSource> FromInline(const v1::Architecture& arch,
 }
 
 }  // namespace
+
+absl::Status CheckPathsAllowed(const Context& context, const std::string& field) {
+  if (context.allow_paths) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat(field, ": files are opened only for a local peer with the daemon's uid"));
+}
 
 absl::Status Annotate(const absl::Status& status, const std::string& field) {
   if (status.ok()) return status;

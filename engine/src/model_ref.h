@@ -49,6 +49,9 @@ absl::StatusOr<ArchitectureSource> ResolveArchitecture(const headroom::v1::Model
 absl::StatusOr<ResolvedModel> ModelAtFileType(const ArchitectureSource& source,
                                               const catalog::FileTypeTraits& file_type);
 
+// PermissionDenied naming `field` unless the context may open files.
+absl::Status CheckPathsAllowed(const Context& context, const std::string& field);
+
 // A GGUF file (any shard of a split model) read header-only. `field` names the path in errors.
 absl::StatusOr<ResolvedModel> ModelFromGgufFile(const std::string& path, const Context& context,
                                                 const std::string& field);

@@ -48,11 +48,11 @@ absl::Status AddFiles(const v1::RecommendRequest& r, const Context& context, Can
         absl::StrCat("gguf_paths: ", r.gguf_paths_size(), " files, at most ", kMaxCandidates));
   }
   for (int i = 0; i < r.gguf_paths_size(); ++i) {
-    absl::StatusOr<internal::ResolvedModel> m =
-        internal::ModelFromGgufFile(r.gguf_paths(i), context, absl::StrCat("gguf_paths[", i, "]"));
+    absl::StatusOr<std::shared_ptr<const internal::PreparedResolved>> m =
+        internal::PreparedFromGgufFile(r.gguf_paths(i), context,
+                                       absl::StrCat("gguf_paths[", i, "]"));
     if (!m.ok()) return m.status();
-    const double kld = Kld(context, m->summary.file_type());
-    Add(out, internal::Prepare(*std::move(m)), r.gguf_paths(i), kld);
+    Add(out, *m, r.gguf_paths(i), Kld(context, (*m)->summary.file_type()));
   }
   return absl::OkStatus();
 }
@@ -109,11 +109,10 @@ absl::StatusOr<Candidates> BuildCandidates(const v1::RecommendRequest& r, const 
   if (!r.gguf_paths().empty()) {
     if (absl::Status s = AddFiles(r, context, out); !s.ok()) return s;
   } else if (r.model().source_case() == v1::ModelRef::kGgufPath) {
-    absl::StatusOr<internal::ResolvedModel> m =
-        internal::ModelFromGgufFile(r.model().gguf_path(), context, "model.gguf_path");
+    absl::StatusOr<std::shared_ptr<const internal::PreparedResolved>> m =
+        internal::PreparedFromGgufFile(r.model().gguf_path(), context, "model.gguf_path");
     if (!m.ok()) return m.status();
-    const double kld = Kld(context, m->summary.file_type());
-    Add(out, internal::Prepare(*std::move(m)), r.model().gguf_path(), kld);
+    Add(out, *m, r.model().gguf_path(), Kld(context, (*m)->summary.file_type()));
   } else {
     if (absl::Status s = AddFileTypes(r, context, out); !s.ok()) return s;
   }

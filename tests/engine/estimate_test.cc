@@ -1,5 +1,10 @@
 // Estimate end to end: each kind of ModelRef and HardwareRef with real fixtures, the
 // conversion back to the wire message, calibration.
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -293,7 +298,7 @@ TEST(EngineEstimate, VllmWithoutFileTypeIsSizedAsBf16) {
   EXPECT_EQ(llama->model().file_type(), "Q4_K_M");
 }
 
-TEST(EngineEstimate, ModelCacheGivesTheSameAnswerAndSkipsFiles) {
+TEST(EngineEstimate, ModelCacheGivesTheSameAnswer) {
   ModelCache cache(2);
   Context cached = DefaultContext();
   cached.model_cache = &cache;
@@ -312,10 +317,39 @@ TEST(EngineEstimate, ModelCacheGivesTheSameAnswerAndSkipsFiles) {
     ASSERT_TRUE(Estimate(r, cached).ok());
   }
   EXPECT_EQ(cache.size(), 2u);  // bounded: the oldest went
-  r.mutable_model()->set_gguf_path(ModelFile("llama-gqa-Q4_K_M.gguf"));
-  r.mutable_model()->clear_file_type();
-  ASSERT_TRUE(Estimate(r, cached).ok());
-  EXPECT_EQ(cache.size(), 2u);  // files are read every time
+}
+
+// A GGUF file is cached under its identity and age: the same file is not read again, a file
+// rewritten in place (new size and modification time) is, and answers follow the file.
+TEST(EngineEstimate, ModelCacheRereadsAChangedFile) {
+  ModelCache cache;
+  Context cached = DefaultContext();
+  cached.model_cache = &cache;
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("headroom-cache-" + std::to_string(::getpid()) + ".gguf");
+  std::filesystem::copy_file(ModelFile("llama-gqa-Q4_K_M.gguf"), path,
+                             std::filesystem::copy_options::overwrite_existing);
+  v1::EstimateRequest r;
+  r.mutable_model()->set_gguf_path(path.string());
+  *r.mutable_hardware() = Hypothetical("rtx-3090", 1);
+  absl::StatusOr<v1::Estimate> first = Estimate(r, cached);
+  absl::StatusOr<v1::Estimate> again = Estimate(r, cached);
+  ASSERT_TRUE(first.ok() && again.ok()) << first.status();
+  EXPECT_EQ(again->SerializeAsString(), first->SerializeAsString());
+  EXPECT_EQ(cache.size(), 1u);
+  // Another quant written over the same path: a different file, read again.
+  std::filesystem::copy_file(ModelFile("llama-gqa-Q8_0.gguf"), path,
+                             std::filesystem::copy_options::overwrite_existing);
+  absl::StatusOr<v1::Estimate> changed = Estimate(r, cached);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(changed->model().file_type(), "Q8_0");
+  EXPECT_EQ(changed->SerializeAsString(),
+            Estimate(r, DefaultContext())->SerializeAsString());  // as read without a cache
+  EXPECT_EQ(cache.size(), 2u);
+  // A peer that may not open files gets no answer from the cache either.
+  cached.allow_paths = false;
+  EXPECT_EQ(Estimate(r, cached).status().code(), absl::StatusCode::kPermissionDenied);
+  std::filesystem::remove(path);
 }
 
 }  // namespace
