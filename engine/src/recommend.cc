@@ -3,7 +3,12 @@
 #include "headroom/fit/recommend.h"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <set>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "convert.h"
@@ -119,6 +124,30 @@ absl::StatusOr<Candidates> BuildCandidates(const v1::RecommendRequest& r, const 
   return out;
 }
 
+// Runs fn(0..n-1) on the calling thread and up to three more (one per spare core), each
+// taking the next index when done: the candidates' searches differ in cost (a quant that
+// must split searches placements), so they are handed out one at a time. A thread that
+// cannot be started leaves its share to the others.
+void OverCores(size_t n, const std::function<void(size_t)>& fn) {
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t extra = std::min<size_t>({cores - 1, 3, n > 1 ? n - 1 : 0});
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(extra);
+  for (size_t t = 0; t < extra; ++t) {
+    try {
+      threads.emplace_back(work);
+    } catch (const std::system_error&) {  // out of threads: fewer helpers
+      break;
+    }
+  }
+  work();
+  for (std::thread& thread : threads) thread.join();
+}
+
 v1::Choice ChoiceFromOption(const fit::Option& o, const Candidates& candidates,
                             const std::vector<std::string>& hardware_notes,
                             const v1::Calibration* calibration) {
@@ -177,7 +206,8 @@ absl::StatusOr<v1::Recommendation> Recommend(const v1::RecommendRequest& request
       constraints->min_decode_tok_s /= calibration->decode_scale();
     }
   }
-  absl::StatusOr<fit::Recommendation> rec = fit::Recommend(candidates->fit, *machine, *constraints);
+  absl::StatusOr<fit::Recommendation> rec =
+      fit::Recommend(candidates->fit, *machine, *constraints, OverCores);
   if (!rec.ok()) return rec.status();
 
   const std::vector<std::string> notes = internal::HardwareNotes(*hw);

@@ -232,7 +232,8 @@ absl::Status Validate(const std::vector<Candidate>& candidates, const Constraint
 }  // namespace
 
 absl::StatusOr<Recommendation> Recommend(const std::vector<Candidate>& candidates,
-                                         const Machine& machine, const Constraints& constraints) {
+                                         const Machine& machine, const Constraints& constraints,
+                                         const ParallelFor& parallel) {
   if (absl::Status s = Validate(candidates, constraints); !s.ok()) return s;
   const bool use_kld = std::all_of(candidates.begin(), candidates.end(),
                                    [](const Candidate& c) { return c.kld >= 0; });
@@ -275,7 +276,17 @@ absl::StatusOr<Recommendation> Recommend(const std::vector<Candidate>& candidate
     // tensor, skipped otherwise.
     r.bpw = use_kld ? 0 : BitsPerWeight(candidates[i].tensors());
     r.quality = use_kld ? candidates[i].kld : -r.bpw;
+  }
+  // Each search reads only its own candidate and state (PreparedState is thread-safe) and
+  // writes only its own result.
+  auto evaluate = [&ranked](size_t i) {
+    Ranked& r = ranked[i];
     if (r.search.min_ctx <= r.search.cap_ctx) r.result = EvaluateCandidate(r.search);
+  };
+  if (parallel) {
+    parallel(ranked.size(), evaluate);
+  } else {
+    for (size_t i = 0; i < ranked.size(); ++i) evaluate(i);
   }
   std::vector<size_t> order(ranked.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;

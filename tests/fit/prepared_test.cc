@@ -1,7 +1,9 @@
 // A PreparedModel keeps tables and compute regimes between plans; these tests check that what
 // it keeps never changes an answer: every plan through one shared PreparedModel, in any order
 // and from several threads, equals PlanFit on the bare tensors (which keeps nothing).
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -208,8 +210,21 @@ TEST(PreparedModelTest, RecommendWithPreparedCandidates) {
       const Machine machine = Machine2(gpu_gib, 64);
       const absl::StatusOr<Recommendation> want = Recommend(bare, machine, constraints);
       ASSERT_TRUE(want.ok()) << want.status();
-      for (int round = 0; round < 2; ++round) {
-        const absl::StatusOr<Recommendation> got = Recommend(prepared, machine, constraints);
+      // Candidates on four threads, handed out last first: the same answer.
+      const ParallelFor threads = [](size_t n, const std::function<void(size_t)>& fn) {
+        std::atomic<size_t> next{0};
+        std::vector<std::thread> pool;
+        for (int t = 0; t < 4; ++t) {
+          pool.emplace_back([&] {
+            for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(n - 1 - i);
+          });
+        }
+        for (std::thread& th : pool) th.join();
+      };
+      for (int round = 0; round < 3; ++round) {
+        const absl::StatusOr<Recommendation> got =
+            round == 2 ? Recommend(prepared, machine, constraints, threads)
+                       : Recommend(prepared, machine, constraints);
         ASSERT_TRUE(got.ok()) << got.status();
         const std::string at = "prefer " + std::to_string(static_cast<int>(prefer)) + " gpu " +
                                std::to_string(gpu_gib) + " round " + std::to_string(round);

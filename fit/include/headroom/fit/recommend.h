@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,8 +85,15 @@ struct Recommendation {
   std::string reason;
 };
 
+// Runs fn(0), ..., fn(n - 1), in any order and possibly on several threads, and returns when
+// all have run. The candidates are independent, so Recommend can spread them over a caller's
+// threads (fit starts none); the answer is the same either way.
+using ParallelFor = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
+
 // InvalidArgument for an empty candidate list or bad constraints (naming the field).
+// `parallel`: how to run the candidates' searches; null = one after another.
 absl::StatusOr<Recommendation> Recommend(const std::vector<Candidate>& candidates,
-                                         const Machine& machine, const Constraints& constraints);
+                                         const Machine& machine, const Constraints& constraints,
+                                         const ParallelFor& parallel = nullptr);
 
 }  // namespace headroom::fit
