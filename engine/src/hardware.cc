@@ -1,6 +1,8 @@
 // HardwareRef -> headroom.v1.Hardware: the live snapshot, a caller's snapshot, or a
 // hypothetical machine assembled from the catalog's GPU table.
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -80,24 +82,40 @@ absl::StatusOr<v1::Hardware> Hypothetical(const v1::HypotheticalMachine& m,
   cpu.set_cores(threads);
   cpu.set_threads(threads);
   cpu.set_numa_nodes(1);
-  const uint64_t ram = m.ram_bytes() == 0 ? kDefaultRamBytes : m.ram_bytes();
-  hw.mutable_ram()->set_total_bytes(ram);
-  hw.mutable_ram()->set_available_bytes(ram);
-  hw.mutable_ram()->set_source(m.ram_bytes() == 0 ? "assumed (64 GiB)" : "stated");
   const bool bw_given = m.host_bandwidth_gbps() > 0;
   hw.set_host_bandwidth_gbps(bw_given ? m.host_bandwidth_gbps() : kDefaultHostBandwidthGbps);
   hw.set_host_bandwidth_source(bw_given ? v1::SOURCE_USER : v1::SOURCE_ASSUMED);
 
   std::vector<std::string> ids;
+  const v1::GpuSpec* unified = nullptr;  // the largest unified-memory GPU
   for (int i = 0; i < m.gpu_ids_size(); ++i) {
     const v1::GpuSpec* spec = context.catalog->FindGpu(m.gpu_ids(i));
     if (spec == nullptr) {
       return absl::NotFoundError(absl::StrCat(kField, ".gpu_ids[", i, "]: no GPU \"", m.gpu_ids(i),
                                               "\" in the catalog's table"));
     }
+    if (spec->unified_memory() &&
+        (unified == nullptr || spec->memory_bytes() > unified->memory_bytes())) {
+      unified = spec;
+    }
     *hw.add_gpus() = DeviceFromSpec(*spec);
     ids.push_back(spec->id());
   }
+  // A unified-memory machine (Apple, DGX Spark) is a whole computer whose GPU allocations come
+  // out of its own memory: unless RAM is stated, that memory is its RAM, not the 64 GiB default
+  // (which would refuse a 512 GB Mac Studio any model larger). As `headroom gpus` asks.
+  uint64_t ram = m.ram_bytes();
+  std::string ram_source = "stated";
+  if (ram == 0 && unified != nullptr && unified->memory_bytes() > 0) {
+    ram = unified->memory_bytes();
+    ram_source = absl::StrCat("assumed (the unified memory of ", unified->id(), ")");
+  } else if (ram == 0) {
+    ram = kDefaultRamBytes;
+    ram_source = "assumed (64 GiB)";
+  }
+  hw.mutable_ram()->set_total_bytes(ram);
+  hw.mutable_ram()->set_available_bytes(ram);
+  hw.mutable_ram()->set_source(ram_source);
   hw.set_fingerprint(absl::StrCat("hypothetical:", absl::StrJoin(ids, "+"), ":", ram));
   hw.add_notes("hypothetical machine: GPUs from the catalog's table, all memory free");
   return hw;

@@ -171,8 +171,11 @@ std::pair<uint32_t, uint32_t> ChoosePlacement(const Search& s) {
 }
 
 // Largest multiple of 256 up to the cap whose plan fits with the margin, placement fixed: a
-// bisection on exact memory (a compute-buffer regime covers a range of contexts, so most
-// steps replay nothing).
+// search on exact memory (a compute-buffer regime covers a range of contexts, so most steps
+// replay nothing). The headroom is affine in the context between regime changes, so a step
+// first aims where the line through the bracket's ends crosses zero (then checks the next
+// context too, which settles it when the line held); a step that leaves more than half the
+// bracket is followed by a halving, so it never takes more than twice bisection's steps.
 uint32_t MaxContext(const Search& s, uint32_t ngl, uint32_t n_cpu_moe) {
   const auto& arch = s.model->arch;
   const Request& r = s.options->request;
@@ -182,31 +185,63 @@ uint32_t MaxContext(const Search& s, uint32_t ngl, uint32_t n_cpu_moe) {
   const uint64_t units_cap = std::min<uint64_t>(cap, UINT32_MAX) / internal::kKvPadCells;
   const internal::PlacedModel placed = internal::PlaceModel(
       s.table, internal::PlaceLayers(s.n_layer(), ngl, n_cpu_moe, *s.machine), *s.machine);
-  auto fits = [&](uint64_t units) {
+  // Headroom with the margin at `units` x 256 tokens; INT64_MIN where the context is refused.
+  auto headroom = [&](uint64_t units) -> int64_t {
     Request at = r;
     at.n_ctx = static_cast<uint32_t>(units * internal::kKvPadCells);
     absl::StatusOr<ContextCost> c = internal::CostContext(*s.model, at, *s.pricer);
-    if (!c.ok()) return false;
+    if (!c.ok()) return INT64_MIN;
     const Plan plan = internal::PlanMemory(placed, *c, *s.machine, at);
-    return internal::Headroom(plan, *s.machine, s.options->gpu_margin_bytes) >= 0;
+    return internal::Headroom(plan, *s.machine, s.options->gpu_margin_bytes);
   };
   if (units_cap == 0) return 0;
   // The requested context was priced for the plan itself: a free first bracket end.
   const uint64_t requested = r.n_ctx == 0 ? arch.context_length() : r.n_ctx;
   const uint64_t units_requested = std::clamp<uint64_t>(
       (requested + internal::kKvPadCells - 1) / internal::kKvPadCells, 1, units_cap);
-  uint64_t lo = 1;          // fits
-  uint64_t hi = units_cap;  // does not
-  if (fits(units_requested)) {
-    if (fits(units_cap)) return static_cast<uint32_t>(units_cap * internal::kKvPadCells);
+  uint64_t lo = 1;          // fits: h_lo >= 0
+  uint64_t hi = units_cap;  // does not: h_hi < 0
+  int64_t h_lo = 0;
+  int64_t h_hi = 0;
+  if (const int64_t h = headroom(units_requested); h >= 0) {
+    h_hi = headroom(units_cap);
+    if (h_hi >= 0) return static_cast<uint32_t>(units_cap * internal::kKvPadCells);
     lo = units_requested;
+    h_lo = h;
   } else {
-    if (units_requested == 1 || !fits(1)) return 0;
+    h_hi = h;
+    if (units_requested == 1) return 0;
+    h_lo = headroom(1);
+    if (h_lo < 0) return 0;
     hi = units_requested;
   }
+  bool aim = true;
   while (hi - lo > 1) {
-    const uint64_t mid = lo + (hi - lo) / 2;
-    (fits(mid) ? lo : hi) = mid;
+    const uint64_t width = hi - lo;
+    uint64_t mid = lo + width / 2;
+    if (aim && h_hi != INT64_MIN) {
+      const long double t = static_cast<long double>(h_lo) /
+                            (static_cast<long double>(h_lo) - static_cast<long double>(h_hi));
+      mid = std::clamp<uint64_t>(lo + static_cast<uint64_t>(t * static_cast<long double>(width)),
+                                 lo + 1, hi - 1);
+    }
+    if (const int64_t h = headroom(mid); h >= 0) {
+      lo = mid;
+      h_lo = h;
+      if (aim && mid + 1 < hi) {  // the line's answer is checked from above at once
+        if (const int64_t next = headroom(mid + 1); next >= 0) {
+          lo = mid + 1;
+          h_lo = next;
+        } else {
+          hi = mid + 1;
+          h_hi = next;
+        }
+      }
+    } else {
+      hi = mid;
+      h_hi = h;
+    }
+    aim = aim ? (hi - lo) * 2 <= width : true;
   }
   return static_cast<uint32_t>(lo * internal::kKvPadCells);
 }
@@ -244,26 +279,43 @@ std::string Shortfall(const Plan& plan, const Machine& machine) {
                       " free");
 }
 
+// The MoE experts kept in host RAM, `where` and llama.cpp's flag for them: "the experts of the
+// first 22 layers<where> (--n-cpu-moe 22)", "the experts of every layer<where> (--cpu-moe)";
+// empty when none are. n_cpu_moe counts repeating layers; n_layers also counts the output layer.
+std::string ExpertsInHost(const Plan& plan, const char* where) {
+  if (plan.n_cpu_moe == 0) return "";
+  if (plan.n_cpu_moe + 1 >= plan.n_layers) {
+    return absl::StrCat("the experts of every layer", where, " (--cpu-moe)");
+  }
+  return absl::StrCat("the experts of the first ", plan.n_cpu_moe, " layers", where,
+                      " (--n-cpu-moe ", plan.n_cpu_moe, ")");
+}
+
 void SetVerdict(Plan& plan, const Machine& machine, bool gpus_present) {
   plan.headroom_bytes = internal::Headroom(plan, machine, 0);
   const std::string spare = absl::StrCat(Gib(plan.headroom_bytes), " to spare");
-  const std::string experts =
-      plan.n_cpu_moe == 0 ? "" : absl::StrCat(", the experts of ", plan.n_cpu_moe, " in host RAM");
+  const std::string experts = ExpertsInHost(plan, " in host RAM");
+  const bool all_layers = plan.n_gpu_layers == plan.n_layers;
   if (plan.headroom_bytes < 0) {
     plan.verdict = PlanVerdict::kDoesNotFit;
-    plan.reason = absl::StrCat(plan.n_gpu_layers, " of ", plan.n_layers, " layers on GPU", experts,
-                               ": ", Shortfall(plan, machine));
+    plan.reason = absl::StrCat(plan.n_gpu_layers, " of ", plan.n_layers, " layers on GPU",
+                               experts.empty() ? "" : absl::StrCat(", ", experts), ": ",
+                               Shortfall(plan, machine));
   } else if (plan.n_gpu_layers == 0) {
     plan.verdict = PlanVerdict::kCpuOnly;
     plan.reason = absl::StrCat(gpus_present ? "no layer on a GPU" : "no GPU",
                                ": runs from host RAM with ", spare);
-  } else if (plan.n_gpu_layers == plan.n_layers && plan.n_cpu_moe == 0) {
+  } else if (all_layers && experts.empty()) {
     plan.verdict = PlanVerdict::kFits;
     plan.reason = absl::StrCat("all ", plan.n_layers, " layers on GPU with ", spare);
+  } else if (all_layers) {  // only experts in host RAM
+    plan.verdict = PlanVerdict::kPartial;
+    plan.reason = absl::StrCat("all ", plan.n_layers, " layers on GPU, ", experts, "; ", spare);
   } else {
     plan.verdict = PlanVerdict::kPartial;
-    plan.reason = absl::StrCat(plan.n_gpu_layers, " of ", plan.n_layers, " layers on GPU", experts,
-                               ", the rest in host RAM; ", spare);
+    plan.reason = absl::StrCat(
+        plan.n_gpu_layers, " of ", plan.n_layers, " layers on GPU, the rest in host RAM",
+        experts.empty() ? "" : absl::StrCat(", as are ", ExpertsInHost(plan, "")), "; ", spare);
   }
 }
 

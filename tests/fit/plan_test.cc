@@ -250,6 +250,44 @@ TEST(PlanFit, MoeExpertsOnCpu) {
   ExpectConsistent(*automatic, 32ull * 8192 * 8 * 128 * 2 * 2);
 }
 
+// The reason names what is in host RAM: the experts only when every layer is on the GPU
+// (not "the rest"), the layers left off the GPU, or both.
+TEST(PlanFit, ReasonSaysWhatStaysInHostRam) {
+  const ModelTensors qwen = FromCatalog("qwen3-30b-a3b", "Q4_K_M");  // 48 blocks
+  const Machine m = Host(64, {Cuda("RTX 3060", 12)});
+  auto experts = PlanFit(qwen, m, Ctx(8192));
+  ASSERT_TRUE(experts.ok()) << experts.status();
+  ASSERT_EQ(experts->verdict, PlanVerdict::kPartial) << experts->reason;
+  ASSERT_EQ(experts->n_gpu_layers, 49u);
+  const std::string n = std::to_string(experts->n_cpu_moe);
+  EXPECT_EQ(experts->reason.rfind("all 49 layers on GPU, the experts of the first " + n +
+                                      " layers in host RAM (--n-cpu-moe " + n + "); ",
+                                  0),
+            0u)
+      << experts->reason;
+  EXPECT_EQ(experts->reason.find("the rest"), std::string::npos) << experts->reason;
+
+  PlanOptions o = Ctx(8192);
+  o.n_gpu_layers = 20;
+  o.experts_on_cpu = false;
+  auto layers = PlanFit(qwen, m, o);
+  ASSERT_TRUE(layers.ok()) << layers.status();
+  ASSERT_EQ(layers->verdict, PlanVerdict::kPartial) << layers->reason;
+  EXPECT_EQ(layers->reason.rfind("20 of 49 layers on GPU, the rest in host RAM; ", 0), 0u)
+      << layers->reason;
+
+  o.experts_on_cpu = true;
+  o.n_gpu_layers = 40;
+  auto both = PlanFit(qwen, m, o);
+  ASSERT_TRUE(both.ok()) << both.status();
+  ASSERT_EQ(both->verdict, PlanVerdict::kPartial) << both->reason;
+  EXPECT_EQ(both->reason.rfind("40 of 49 layers on GPU, the rest in host RAM, as are the experts "
+                               "of every layer (--cpu-moe); ",
+                               0),
+            0u)
+      << both->reason;
+}
+
 TEST(PlanFit, DeepSeekMlaCachesTheLatentOnly) {
   const ModelTensors model = FromCatalog("deepseek-r1", "Q4_K_M");
   const Machine m = Host(512, {Cuda("a", 79), Cuda("b", 79)});

@@ -106,6 +106,57 @@ TEST(LaunchArgsTest, UserFlagsWin) {
                   "-ngl", "5", "-fa", "off", "--cpu-moe", "-ctv", "f16", "-ctk", "q8_0"));
 }
 
+// Qwen3-30B-A3B on a 12 GiB card: all 49 layers (48 blocks + output) on the GPU, the experts of
+// the first 22 blocks in host RAM (the engine sets experts_on_cpu whenever n_cpu_moe > 0).
+Pick MoePick(uint32_t n_cpu_moe) {
+  Pick pick = DensePick();
+  pick.file = "/models/Qwen3-30B-A3B-Q4_K_M.gguf";
+  pick.file_type = "Q4_K_M";
+  pick.n_ctx = 16384;
+  pick.n_gpu_layers = 49;
+  pick.n_layers = 49;
+  pick.experts_on_cpu = true;
+  pick.n_cpu_moe = n_cpu_moe;
+  pick.verdict = "PARTIAL";
+  return pick;
+}
+
+TEST(LaunchArgsTest, SomeLayersExpertsBecomeNCpuMoe) {
+  const Args command = {"llama-server", "-m", "Qwen3-30B-A3B-*.gguf"};
+  EXPECT_THAT(
+      RewriteCommand(command, InspectCommand(command), MoePick(22)),
+      ElementsAre("llama-server", "-m", "/models/Qwen3-30B-A3B-Q4_K_M.gguf", "-c", "16384", "-ngl",
+                  "49", "--n-cpu-moe", "22", "-ctk", "q8_0", "-ctv", "q8_0", "-fa", "on"));
+  // One block fewer than all is still --n-cpu-moe.
+  EXPECT_THAT(RewriteCommand(command, InspectCommand(command), MoePick(47)),
+              ::testing::Contains("--n-cpu-moe"));
+}
+
+TEST(LaunchArgsTest, EveryLayersExpertsBecomeTheOverride) {
+  const Args command = {"llama-server", "-m", "Qwen3-30B-A3B-*.gguf"};
+  EXPECT_THAT(
+      RewriteCommand(command, InspectCommand(command), MoePick(48)),
+      ElementsAre("llama-server", "-m", "/models/Qwen3-30B-A3B-Q4_K_M.gguf", "-c", "16384", "-ngl",
+                  "49", "-ot", "exps=CPU", "-ctk", "q8_0", "-ctv", "q8_0", "-fa", "on"));
+}
+
+TEST(LaunchArgsTest, UserNCpuMoeWins) {
+  for (const Args& command : {Args{"llama-server", "-m", "q-*.gguf", "-ncmoe", "10"},
+                              Args{"llama-server", "-m", "q-*.gguf", "--n-cpu-moe", "10"},
+                              Args{"llama-server", "-m", "q-*.gguf", "--n-cpu-moe=10"}}) {
+    for (uint32_t n_cpu_moe : {22U, 48U}) {
+      Args expected = command;
+      expected[2] = "/models/Qwen3-30B-A3B-Q4_K_M.gguf";
+      for (const char* flag :
+           {"-c", "16384", "-ngl", "49", "-ctk", "q8_0", "-ctv", "q8_0", "-fa", "on"}) {
+        expected.emplace_back(flag);
+      }
+      EXPECT_EQ(RewriteCommand(command, InspectCommand(command), MoePick(n_cpu_moe)), expected)
+          << command.back() << ", n_cpu_moe " << n_cpu_moe;
+    }
+  }
+}
+
 TEST(LaunchArgsTest, VllmServe) {
   Pick pick = DensePick();
   pick.file = "";
