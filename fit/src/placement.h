@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "compute_buffer.h"
 #include "headroom/fit/plan.h"
@@ -122,8 +123,8 @@ Placement PlaceLayers(uint32_t n_layer, uint32_t n_gpu_layers, uint32_t n_cpu_mo
 // (index 0 the host, then the GPUs). Trying contexts with it costs O(devices) each.
 struct PlacedModel {
   Plan base;
-  std::vector<uint64_t> full_row_bytes;
-  std::vector<uint64_t> swa_row_bytes;
+  absl::InlinedVector<uint64_t, 8> full_row_bytes;
+  absl::InlinedVector<uint64_t, 8> swa_row_bytes;
   int output_device = kHost;
   bool host_runs_layers = false;
 };

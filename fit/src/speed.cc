@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/container/inlined_vector.h"
 #include "headroom/catalog/ggml_types.h"
 
 // Decode is a roofline per device: a GPU streams its weights and KV cache at a fraction of
@@ -146,7 +147,7 @@ TokenWork TensorWork(const WeightTensor& t, double active, bool repacked) {
 
 Speed EstimateSpeed(const SpeedInput& in, const Machine& machine) {
   const size_t n_gpus = machine.gpus.size();
-  std::vector<DeviceLoad> load(n_gpus + 1);  // [0] = host, [1 + g] = GPU g
+  absl::InlinedVector<DeviceLoad, 8> load(n_gpus + 1);  // [0] = host, [1 + g] = GPU g
   auto at = [&load](int device) -> DeviceLoad& { return load[static_cast<size_t>(device + 1)]; };
   // Devices in the order one token visits them, to count the hops.
   int current = -1;

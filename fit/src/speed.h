@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "headroom/fit/estimate.h"
 #include "headroom/fit/model_tensors.h"
 #include "headroom/fit/plan.h"
@@ -38,7 +39,9 @@ struct SpeedInput {
     uint32_t window = 0;                 // sliding window, tokens; 0 = full attention
     double attn_flops_per_position = 0;  // QK and PV FLOPs per cached token attended
   };
-  std::vector<Layer> layers;
+  // Inline up to 128 layers (every model in the catalog): one plan builds this once, and a
+  // heap block of a few KB per plan showed in the recommender's profile.
+  absl::InlinedVector<Layer, 128> layers;
   int output_device = -1;
   TokenWork output;  // output norm and head (the tied embedding when there is no head)
   bool flash_attn = true;
