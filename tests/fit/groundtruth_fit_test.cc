@@ -9,10 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "fit_test_util.h"
 #include "gtest/gtest.h"
 #include "headroom/catalog/ggml_types.h"
-#include "headroom/catalog/gguf.h"
-#include "headroom/catalog/gguf_inspect.h"
 #include "headroom/fit/estimate.h"
 #include "test_util.h"
 
@@ -68,13 +67,7 @@ Request RequestFromRow(const Row& row, uint64_t trained_ctx) {
 const ModelTensors& LoadModel(const std::string& file, std::map<std::string, ModelTensors>& cache) {
   auto it = cache.find(file);
   if (it != cache.end()) return it->second;
-  auto gguf = catalog::ReadGgufModel(testing::FixturePath("groundtruth/models/" + file));
-  EXPECT_TRUE(gguf.ok()) << gguf.status();
-  auto inspection = catalog::InspectGguf(*gguf, {.include_tensors = true});
-  EXPECT_TRUE(inspection.ok()) << inspection.status();
-  auto model = ModelFromInspection(*inspection);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return cache.emplace(file, *model).first->second;
+  return cache.emplace(file, fixtures::GroundtruthModel(file)).first->second;
 }
 
 // Checks one buffer within max(2 %, 8 MiB) and tracks the worst error.

@@ -5,29 +5,16 @@
 #include <cstdint>
 #include <string>
 
+#include "fit_test_util.h"
 #include "gtest/gtest.h"
-#include "headroom/catalog/catalog.h"
-#include "headroom/catalog/ggml_types.h"
-#include "headroom/catalog/quant_plan.h"
 #include "headroom/fit/plan.h"
 
 namespace headroom::fit {
 namespace {
 
-constexpr uint64_t kGiB = uint64_t{1} << 30;
+using fixtures::CatalogModel;
 
-ModelTensors FromCatalog(const std::string& id, const std::string& file_type) {
-  auto catalog = catalog::Catalog::LoadBuiltin();
-  EXPECT_TRUE(catalog.ok()) << catalog.status();
-  const headroom::v1::ModelSpec* spec = catalog->FindModel(id);
-  EXPECT_NE(spec, nullptr) << id;
-  auto planned =
-      catalog::PlanQuantization(spec->architecture(), catalog::FindFileTypeByName(file_type)->id);
-  EXPECT_TRUE(planned.ok()) << planned.status();
-  auto model = ModelFromPlan(spec->architecture(), *planned);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return *model;
-}
+constexpr uint64_t kGiB = uint64_t{1} << 30;
 
 Machine OneGpu(uint64_t free_mib, uint64_t host_gib) {
   return {.gpus = {{.name = "GPU",
@@ -51,7 +38,7 @@ bool FitsWithMargin(const Plan& plan, uint64_t margin) {
 }
 
 TEST(MaxContextTest, EqualsAScanOfEveryContext) {
-  const ModelTensors model = FromCatalog("llama-3.1-8b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-8b", "Q4_K_M");
   const PreparedModel prepared(std::make_shared<const ModelTensors>(model));
   int checked = 0;
   for (const uint64_t free_mib : {uint64_t{6000}, uint64_t{7300}, uint64_t{9100}}) {

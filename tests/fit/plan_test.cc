@@ -5,43 +5,19 @@
 #include <cstdint>
 #include <string>
 
+#include "fit_test_util.h"
 #include "gtest/gtest.h"
-#include "headroom/catalog/catalog.h"
-#include "headroom/catalog/ggml_types.h"
-#include "headroom/catalog/gguf.h"
-#include "headroom/catalog/gguf_inspect.h"
-#include "headroom/catalog/quant_plan.h"
 #include "headroom/fit/estimate.h"
 #include "test_util.h"
 
 namespace headroom::fit {
 namespace {
 
+using fixtures::CatalogModel;
+using fixtures::GroundtruthModel;
+
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
-
-ModelTensors Groundtruth(const std::string& file) {
-  auto gguf = catalog::ReadGgufModel(testing::FixturePath("groundtruth/models/" + file));
-  EXPECT_TRUE(gguf.ok()) << gguf.status();
-  auto inspection = catalog::InspectGguf(*gguf, {.include_tensors = true});
-  EXPECT_TRUE(inspection.ok()) << inspection.status();
-  auto model = ModelFromInspection(*inspection);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return *model;
-}
-
-ModelTensors FromCatalog(const std::string& id, const std::string& file_type) {
-  auto catalog = catalog::Catalog::LoadBuiltin();
-  EXPECT_TRUE(catalog.ok()) << catalog.status();
-  const headroom::v1::ModelSpec* spec = catalog->FindModel(id);
-  EXPECT_NE(spec, nullptr) << id;
-  auto planned =
-      catalog::PlanQuantization(spec->architecture(), catalog::FindFileTypeByName(file_type)->id);
-  EXPECT_TRUE(planned.ok()) << planned.status();
-  auto model = ModelFromPlan(spec->architecture(), *planned);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return *model;
-}
 
 Gpu Cuda(const std::string& name, uint64_t free_gib) {
   return {.name = name,
@@ -94,7 +70,7 @@ void ExpectConsistent(const Plan& plan, uint64_t kv_total) {
 TEST(PlanFit, CpuOnlyHostEqualsEstimateCpuMemory) {
   for (const char* file : {"llama-gqa-Q4_0.gguf", "deepseek2-mla-Q4_K_M.gguf",
                            "qwen2-bias-F16.gguf", "llama-moe-Q4_K_M.gguf"}) {
-    const ModelTensors model = Groundtruth(file);
+    const ModelTensors model = GroundtruthModel(file);
     for (bool mmap : {true, false}) {
       PlanOptions o = Ctx(2048);
       o.request.use_mmap = mmap;
@@ -129,7 +105,7 @@ TEST(PlanFit, CpuOnlyHostEqualsEstimateCpuMemory) {
 }
 
 TEST(PlanFit, OneGpuHoldsEverythingButTheEmbeddings) {
-  const ModelTensors model = FromCatalog("llama-3.1-8b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-8b", "Q4_K_M");
   auto plan = PlanFit(model, Host(32, {Cuda("RTX 3090", 23)}), Ctx(8192));
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->verdict, PlanVerdict::kFits) << plan->reason;
@@ -153,7 +129,7 @@ TEST(PlanFit, OneGpuHoldsEverythingButTheEmbeddings) {
 }
 
 TEST(PlanFit, NglCountsTheOutputLayerFirst) {
-  const ModelTensors model = FromCatalog("llama-3.1-8b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-8b", "Q4_K_M");
   PlanOptions o = Ctx(4096);
   o.n_gpu_layers = 32;  // llama.cpp: layers 1..31 and the output on the GPU, layer 0 on the CPU
   auto plan = PlanFit(model, Host(32, {Cuda("RTX 3090", 23)}), o);
@@ -173,7 +149,7 @@ TEST(PlanFit, NglCountsTheOutputLayerFirst) {
 }
 
 TEST(PlanFit, TwoUnequalGpusSplitByFreeMemory) {
-  const ModelTensors model = FromCatalog("llama-3.1-70b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-70b", "Q4_K_M");
   Machine m = Host(128, {Cuda("big", 46), Cuda("small", 23)});
   PlanOptions o = Ctx(8192);
   o.n_gpu_layers = 81;
@@ -189,7 +165,7 @@ TEST(PlanFit, TwoUnequalGpusSplitByFreeMemory) {
 }
 
 TEST(PlanFit, AutoLayersIsTheLargestThatFitsWithTheMargin) {
-  const ModelTensors model = FromCatalog("llama-3.1-70b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-70b", "Q4_K_M");
   const Machine m = Host(128, {Cuda("a", 23), Cuda("b", 11)});
   PlanOptions o = Ctx(8192);
   auto plan = PlanFit(model, m, o);
@@ -212,7 +188,7 @@ TEST(PlanFit, AutoLayersIsTheLargestThatFitsWithTheMargin) {
 }
 
 TEST(PlanFit, MoeExpertsOnCpu) {
-  const ModelTensors model = FromCatalog("mixtral-8x7b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("mixtral-8x7b", "Q4_K_M");
   const Machine m = Host(64, {Cuda("RTX 3090", 23)});
   const uint64_t experts = WeightsOf(model, headroom::v1::TENSOR_ROLE_FFN_EXPERTS);
   PlanOptions o = Ctx(8192);
@@ -240,7 +216,7 @@ TEST(PlanFit, MoeExpertsOnCpu) {
   EXPECT_GE(automatic->speed.decode_tok_s, all->speed.decode_tok_s);
   // Qwen3-30B-A3B (128 experts, 8 active) on 12 GiB: its experts are most of the bytes and
   // little of the reads, so every layer stays on the GPU and only experts move.
-  const ModelTensors qwen = FromCatalog("qwen3-30b-a3b", "Q4_K_M");
+  const ModelTensors qwen = CatalogModel("qwen3-30b-a3b", "Q4_K_M");
   auto sparse = PlanFit(qwen, Host(64, {Cuda("RTX 3060", 12)}), Ctx(8192));
   ASSERT_TRUE(sparse.ok()) << sparse.status();
   EXPECT_EQ(sparse->n_gpu_layers, sparse->n_layers) << sparse->reason;
@@ -253,7 +229,7 @@ TEST(PlanFit, MoeExpertsOnCpu) {
 // The reason names what is in host RAM: the experts only when every layer is on the GPU
 // (not "the rest"), the layers left off the GPU, or both.
 TEST(PlanFit, ReasonSaysWhatStaysInHostRam) {
-  const ModelTensors qwen = FromCatalog("qwen3-30b-a3b", "Q4_K_M");  // 48 blocks
+  const ModelTensors qwen = CatalogModel("qwen3-30b-a3b", "Q4_K_M");  // 48 blocks
   const Machine m = Host(64, {Cuda("RTX 3060", 12)});
   auto experts = PlanFit(qwen, m, Ctx(8192));
   ASSERT_TRUE(experts.ok()) << experts.status();
@@ -289,7 +265,7 @@ TEST(PlanFit, ReasonSaysWhatStaysInHostRam) {
 }
 
 TEST(PlanFit, DeepSeekMlaCachesTheLatentOnly) {
-  const ModelTensors model = FromCatalog("deepseek-r1", "Q4_K_M");
+  const ModelTensors model = CatalogModel("deepseek-r1", "Q4_K_M");
   const Machine m = Host(512, {Cuda("a", 79), Cuda("b", 79)});
   auto plan = PlanFit(model, m, Ctx(8192));
   ASSERT_TRUE(plan.ok()) << plan.status();
@@ -304,7 +280,7 @@ TEST(PlanFit, DeepSeekMlaCachesTheLatentOnly) {
 }
 
 TEST(PlanFit, SlidingWindowAndQuantizedKv) {
-  const ModelTensors gemma = FromCatalog("gemma-2-9b", "Q4_K_M");
+  const ModelTensors gemma = CatalogModel("gemma-2-9b", "Q4_K_M");
   PlanOptions o = Ctx(8192);
   auto plan = PlanFit(gemma, Host(32, {Cuda("RTX 3090", 23)}), o);
   auto e = EstimateCpuMemory(gemma, o.request);
@@ -312,7 +288,7 @@ TEST(PlanFit, SlidingWindowAndQuantizedKv) {
   ExpectConsistent(*plan, e->kv_bytes);
   // Half the layers keep a 4096 + 512 window padded to 4608 cells instead of 8192.
   EXPECT_LT(e->kv_bytes, 42ull * 8192 * 8 * 256 * 2 * 2);
-  const ModelTensors llama = FromCatalog("llama-3.1-8b", "Q4_K_M");
+  const ModelTensors llama = CatalogModel("llama-3.1-8b", "Q4_K_M");
   o.request.type_k = 8;
   o.request.type_v = 8;
   o.request.flash_attn = FlashAttention::kEnabled;
@@ -326,7 +302,7 @@ TEST(PlanFit, SlidingWindowAndQuantizedKv) {
 }
 
 TEST(PlanFit, UnifiedMemorySharesTheHostPool) {
-  const ModelTensors model = FromCatalog("llama-3.1-70b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-70b", "Q4_K_M");
   Gpu apple{.name = "Apple M3 Max",
             .backend = Backend::kMetal,
             .free_bytes = 96 * kGiB,
@@ -346,7 +322,7 @@ TEST(PlanFit, UnifiedMemorySharesTheHostPool) {
 }
 
 TEST(PlanFit, DoesNotFitNamesTheShortDevice) {
-  const ModelTensors model = FromCatalog("llama-3.1-70b", "F16");
+  const ModelTensors model = CatalogModel("llama-3.1-70b", "F16");
   auto plan = PlanFit(model, Host(32, {Cuda("RTX 3090", 23)}), Ctx(8192));
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->verdict, PlanVerdict::kDoesNotFit);
@@ -361,7 +337,7 @@ TEST(PlanFit, DoesNotFitNamesTheShortDevice) {
 }
 
 TEST(PlanFit, MaxContextIsTheLargestThatFits) {
-  const ModelTensors model = FromCatalog("llama-3.1-8b", "Q8_0");
+  const ModelTensors model = CatalogModel("llama-3.1-8b", "Q8_0");
   const Machine m = Host(32, {Cuda("RTX 4070", 11)});
   PlanOptions o = Ctx(4096);
   o.n_gpu_layers = 33;
@@ -378,13 +354,13 @@ TEST(PlanFit, MaxContextIsTheLargestThatFits) {
   EXPECT_GE(at->headroom_bytes, static_cast<int64_t>(o.gpu_margin_bytes));
   EXPECT_LT(past->headroom_bytes, static_cast<int64_t>(o.gpu_margin_bytes));
   // Capped at the trained context when everything fits.
-  auto small = PlanFit(FromCatalog("qwen2.5-0.5b", "Q4_K_M"), m, Ctx(4096));
+  auto small = PlanFit(CatalogModel("qwen2.5-0.5b", "Q4_K_M"), m, Ctx(4096));
   ASSERT_TRUE(small.ok());
   EXPECT_EQ(small->max_context, 32768u);
 }
 
 TEST(PlanFit, BadInputNamesTheField) {
-  const ModelTensors model = Groundtruth("llama-gqa-Q4_0.gguf");
+  const ModelTensors model = GroundtruthModel("llama-gqa-Q4_0.gguf");
   auto error = [&](const Machine& m, const PlanOptions& o) {
     auto plan = PlanFit(model, m, o);
     EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
@@ -456,7 +432,7 @@ TEST(PlanFit, MachineFromHardware) {
 // The plan resolves the context, streams and flash attention as the CPU estimate (and so
 // llama.cpp) does: callers take them from the plan instead of estimating twice.
 TEST(PlanFitTest, ResolvedContextMatchesTheCpuEstimate) {
-  const ModelTensors model = FromCatalog("llama-3.1-8b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-8b", "Q4_K_M");
   for (const uint32_t ctx : {0u, 1000u, 4096u, 33000u}) {
     for (const uint32_t parallel : {1u, 4u}) {
       for (const bool unified : {false, true}) {

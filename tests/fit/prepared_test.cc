@@ -10,30 +10,17 @@
 #include <thread>
 #include <vector>
 
+#include "fit_test_util.h"
 #include "gtest/gtest.h"
-#include "headroom/catalog/catalog.h"
-#include "headroom/catalog/ggml_types.h"
-#include "headroom/catalog/quant_plan.h"
 #include "headroom/fit/plan.h"
 #include "headroom/fit/recommend.h"
 
 namespace headroom::fit {
 namespace {
 
-constexpr uint64_t kGiB = uint64_t{1} << 30;
+using fixtures::CatalogModel;
 
-ModelTensors FromCatalog(const std::string& id, const std::string& file_type) {
-  auto catalog = catalog::Catalog::LoadBuiltin();
-  EXPECT_TRUE(catalog.ok()) << catalog.status();
-  const headroom::v1::ModelSpec* spec = catalog->FindModel(id);
-  EXPECT_NE(spec, nullptr) << id;
-  auto planned =
-      catalog::PlanQuantization(spec->architecture(), catalog::FindFileTypeByName(file_type)->id);
-  EXPECT_TRUE(planned.ok()) << planned.status();
-  auto model = ModelFromPlan(spec->architecture(), *planned);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return *model;
-}
+constexpr uint64_t kGiB = uint64_t{1} << 30;
 
 Machine Machine2(uint64_t gpu_free_gib, uint64_t host_gib) {
   const Gpu gpu{.name = "RTX 3090",
@@ -122,7 +109,7 @@ TEST(PreparedModelTest, EveryPlanEqualsTheBarePlan) {
   for (const auto& [id, quant] :
        {std::pair{"llama-3.1-8b", "Q4_K_M"}, std::pair{"qwen3-30b-a3b", "Q4_K_M"},
         std::pair{"deepseek-r1-distill-qwen-14b", "Q8_0"}}) {
-    const ModelTensors model = FromCatalog(id, quant);
+    const ModelTensors model = CatalogModel(id, quant);
     const PreparedModel prepared(std::make_shared<const ModelTensors>(model));
     std::set<std::string> verdicts;
     std::set<uint32_t> max_contexts;
@@ -143,7 +130,7 @@ TEST(PreparedModelTest, EveryPlanEqualsTheBarePlan) {
 // Bad requests are refused the same way through a PreparedModel, and leave nothing behind
 // that changes a later answer.
 TEST(PreparedModelTest, RefusalsAreTheSame) {
-  const ModelTensors model = FromCatalog("llama-3.1-8b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-8b", "Q4_K_M");
   const PreparedModel prepared(std::make_shared<const ModelTensors>(model));
   PlanOptions bad;
   bad.request.type_k = 9999;  // no such ggml type
@@ -163,7 +150,7 @@ TEST(PreparedModelTest, RefusalsAreTheSame) {
 // Plans on four threads share one PreparedModel (run under the sanitizers in CI's Debug
 // build, this is also the data-race check).
 TEST(PreparedModelTest, ThreadsShareOnePreparedModel) {
-  const ModelTensors model = FromCatalog("qwen3-30b-a3b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("qwen3-30b-a3b", "Q4_K_M");
   const PreparedModel prepared(std::make_shared<const ModelTensors>(model));
   const std::vector<Case> cases = Cases(model);
   std::vector<absl::StatusOr<Plan>> bare;
@@ -194,7 +181,7 @@ TEST(PreparedModelTest, RecommendWithPreparedCandidates) {
   std::vector<Candidate> prepared;
   const PreparedModel* first = nullptr;
   for (const char* quant : {"Q8_0", "Q6_K", "Q4_K_M", "Q3_K_M", "Q2_K"}) {
-    Candidate c{.label = quant, .file_type = quant, .model = FromCatalog("llama-3.1-8b", quant)};
+    Candidate c{.label = quant, .file_type = quant, .model = CatalogModel("llama-3.1-8b", quant)};
     Candidate p{.label = quant, .file_type = quant};
     p.prepared =
         std::make_shared<const PreparedModel>(std::make_shared<const ModelTensors>(c.model), first);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 
+#include "fit_test_util.h"
 #include "gtest/gtest.h"
 #include "headroom/catalog/catalog.h"
 #include "headroom/catalog/ggml_types.h"
@@ -14,31 +15,17 @@
 namespace headroom::fit {
 namespace {
 
-constexpr uint64_t kGiB = uint64_t{1} << 30;
+using fixtures::TheCatalog;
 
-const catalog::Catalog& TheCatalog() {
-  static const catalog::Catalog* const kCatalog = [] {
-    absl::StatusOr<catalog::Catalog> c = catalog::Catalog::LoadBuiltin();
-    EXPECT_TRUE(c.ok()) << c.status();
-    return new catalog::Catalog(*std::move(c));
-  }();
-  return *kCatalog;
-}
+constexpr uint64_t kGiB = uint64_t{1} << 30;
 
 // Candidates of a catalog model at the given file types, KLD from the quality
 // table.
 std::vector<Candidate> Candidates(const std::string& id, const std::vector<std::string>& types) {
-  const headroom::v1::ModelSpec* spec = TheCatalog().FindModel(id);
-  EXPECT_NE(spec, nullptr) << id;
   std::vector<Candidate> out;
   for (const std::string& type : types) {
-    const catalog::FileTypeTraits* ft = catalog::FindFileTypeByName(type);
-    EXPECT_NE(ft, nullptr) << type;
-    auto plan = catalog::PlanQuantization(spec->architecture(), ft->id);
-    EXPECT_TRUE(plan.ok()) << plan.status();
-    auto model = ModelFromPlan(spec->architecture(), *plan);
-    EXPECT_TRUE(model.ok()) << model.status();
-    Candidate c{.label = id + "-" + type, .file_type = type, .model = *std::move(model)};
+    Candidate c{
+        .label = id + "-" + type, .file_type = type, .model = fixtures::CatalogModel(id, type)};
     if (const auto* q = TheCatalog().FindQuality(type)) c.kld = q->mean_kld();
     out.push_back(std::move(c));
   }

@@ -7,31 +7,20 @@
 #include <regex>
 #include <string>
 
+#include "fit_test_util.h"
 #include "gtest/gtest.h"
-#include "headroom/catalog/catalog.h"
-#include "headroom/catalog/ggml_types.h"
-#include "headroom/catalog/gguf.h"
-#include "headroom/catalog/gguf_inspect.h"
-#include "headroom/catalog/quant_plan.h"
 #include "headroom/fit/plan.h"
 #include "test_util.h"
 
 namespace headroom::fit {
 namespace {
 
+using fixtures::CatalogModel;
+using fixtures::GroundtruthModel;
+
 constexpr double kGib = 1024.0 * 1024.0 * 1024.0;
 // README of the groundtruth: a STREAM read reaches 70 GB/s on the machine's 2 threads.
 constexpr double kGroundtruthHostGbps = 70;
-
-ModelTensors LoadGroundtruth(const std::string& file) {
-  auto gguf = catalog::ReadGgufModel(testing::FixturePath("groundtruth/models/" + file));
-  EXPECT_TRUE(gguf.ok()) << gguf.status();
-  auto inspection = catalog::InspectGguf(*gguf, {.include_tensors = true});
-  EXPECT_TRUE(inspection.ok()) << inspection.status();
-  auto model = ModelFromInspection(*inspection);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return *model;
-}
 
 uint32_t Flag(const std::string& cmd, const std::string& flag, uint32_t if_absent) {
   std::smatch m;
@@ -50,7 +39,7 @@ TEST(SpeedGroundtruth, DecodeWithin25PercentOnEveryLlamaBenchRow) {
     if (row.at("tool") != "llama-bench") continue;
     const std::string& file = row.at("file");
     auto it = models.find(file);
-    if (it == models.end()) it = models.emplace(file, LoadGroundtruth(file)).first;
+    if (it == models.end()) it = models.emplace(file, GroundtruthModel(file)).first;
     const std::string& cmd = row.at("cmd");
     Machine machine{.gpus = {},
                     .host_available_bytes = uint64_t{24} << 30,
@@ -84,20 +73,6 @@ TEST(SpeedGroundtruth, DecodeWithin25PercentOnEveryLlamaBenchRow) {
   std::printf("decode: %d llama-bench rows, worst error %.1f %%\n", checked, worst * 100);
 }
 
-ModelTensors FromCatalog(const std::string& id, const std::string& file_type) {
-  auto catalog = catalog::Catalog::LoadBuiltin();
-  EXPECT_TRUE(catalog.ok()) << catalog.status();
-  const headroom::v1::ModelSpec* spec = catalog->FindModel(id);
-  EXPECT_NE(spec, nullptr) << id;
-  const catalog::FileTypeTraits* ft = catalog::FindFileTypeByName(file_type);
-  EXPECT_NE(ft, nullptr) << file_type;
-  auto planned = catalog::PlanQuantization(spec->architecture(), ft->id);
-  EXPECT_TRUE(planned.ok()) << planned.status();
-  auto model = ModelFromPlan(spec->architecture(), *planned);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return *model;
-}
-
 Gpu Rtx3090(const std::string& name) {
   return {.name = name,
           .backend = Backend::kCuda,
@@ -116,7 +91,7 @@ Machine TwoGpus() {
 }
 
 TEST(Speed, GpuDecodeIsBandwidthBound) {
-  const ModelTensors model = FromCatalog("llama-3.1-8b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-8b", "Q4_K_M");
   Machine one{.gpus = {Rtx3090("GPU0")},
               .host_available_bytes = uint64_t{60} << 30,
               .host_bandwidth_gbps = 60,
@@ -141,7 +116,7 @@ TEST(Speed, GpuDecodeIsBandwidthBound) {
 }
 
 TEST(Speed, MoeReadsOnlyActiveExperts) {
-  const ModelTensors r1 = FromCatalog("deepseek-r1", "Q4_K_M");
+  const ModelTensors r1 = CatalogModel("deepseek-r1", "Q4_K_M");
   Machine big{.gpus = {},
               .host_available_bytes = uint64_t{1024} << 30,
               .host_bandwidth_gbps = 400,
@@ -158,7 +133,7 @@ TEST(Speed, MoeReadsOnlyActiveExperts) {
 }
 
 TEST(Speed, PartialOffloadIsBetweenCpuAndGpu) {
-  const ModelTensors model = FromCatalog("llama-3.1-70b", "Q4_K_M");
+  const ModelTensors model = CatalogModel("llama-3.1-70b", "Q4_K_M");
   Machine machine = TwoGpus();
   PlanOptions options;
   options.request.n_ctx = 8192;
@@ -175,7 +150,7 @@ TEST(Speed, PartialOffloadIsBetweenCpuAndGpu) {
 }
 
 TEST(Speed, UnknownBandwidthGivesNoSpeed) {
-  const ModelTensors model = LoadGroundtruth("llama-gqa-Q4_0.gguf");
+  const ModelTensors model = GroundtruthModel("llama-gqa-Q4_0.gguf");
   Machine machine{.gpus = {}, .host_available_bytes = uint64_t{8} << 30};
   auto plan = PlanFit(model, machine, {});
   ASSERT_TRUE(plan.ok()) << plan.status();

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "fit_test_util.h"
 #include "gtest/gtest.h"
 #include "headroom/catalog/catalog.h"
 #include "headroom/catalog/quant_plan.h"
@@ -12,19 +13,12 @@
 namespace headroom::fit {
 namespace {
 
+using fixtures::TheCatalog;
+
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 uint64_t GiBytes(double gib) { return static_cast<uint64_t>(gib * kGiB); }
 double InGiB(uint64_t bytes) { return static_cast<double>(bytes) / kGiB; }
-
-const catalog::Catalog& TheCatalog() {
-  static const catalog::Catalog* const kCatalog = [] {
-    absl::StatusOr<catalog::Catalog> c = catalog::Catalog::LoadBuiltin();
-    EXPECT_TRUE(c.ok()) << c.status();
-    return new catalog::Catalog(*std::move(c));
-  }();
-  return *kCatalog;
-}
 
 const headroom::v1::Architecture& Arch(const std::string& id) {
   const headroom::v1::ModelSpec* spec = TheCatalog().FindModel(id);
