@@ -1,14 +1,7 @@
 // End-to-end tests of the `headroom` binary: golden output, JSON shape, exit codes.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "cli_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -16,53 +9,11 @@
 namespace {
 
 using ::testing::HasSubstr;
-namespace fs = std::filesystem;
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs headroom with `args` (already shell-quoted) in `cwd`.
-CliResult RunCli(const std::string& args, const std::string& cwd) {
-  const fs::path err_file =
-      fs::temp_directory_path() / ("headroom-cli-err-" + std::to_string(::getpid()));
-  const std::string cmd =
-      "cd '" + cwd + "' && '" + HEADROOM_CLI_PATH + "' " + args + " 2>'" + err_file.string() + "'";
-  CliResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = Slurp(err_file.string());
-  fs::remove(err_file);
-  return r;
-}
-
-std::string ModelsDir() { return std::string(HEADROOM_FIXTURES_DIR) + "/groundtruth/models"; }
-
-void ExpectGolden(const std::string& actual, const std::string& golden_name) {
-  const std::string path = std::string(HEADROOM_GOLDEN_DIR) + "/" + golden_name;
-  const char* update = std::getenv("HEADROOM_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::ofstream(path, std::ios::binary) << actual;
-    return;
-  }
-  ASSERT_TRUE(fs::exists(path)) << path << " is missing; run with HEADROOM_UPDATE_GOLDEN=1";
-  EXPECT_EQ(actual, Slurp(path)) << "output differs from " << path
-                                 << " (HEADROOM_UPDATE_GOLDEN=1 rewrites it)";
-}
+using headroom::cli_test::CliResult;
+using headroom::cli_test::ExpectGolden;
+using headroom::cli_test::ModelsDir;
+using headroom::cli_test::RunCli;
 
 TEST(Cli, InspectGoldenDense) {
   CliResult r = RunCli("inspect llama-gqa-Q4_K_M.gguf", ModelsDir());

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "fit_cli_util.h"
+#include "cli_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

@@ -1,16 +1,11 @@
 // `headroom hw` end to end: a recorded desktop (golden text and JSON fields), a capture of this
 // machine replayed, the live machine, and bad arguments.
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "cli_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -20,54 +15,19 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using headroom::cli_test::ExpectGolden;
+using Result = headroom::cli_test::CliResult;
 
 // Runs `headroom hw ARGS` in `cwd` with a private cache directory, so no user cache leaks in.
 Result RunHw(const std::string& args, const std::string& cwd) {
-  const fs::path err_file =
-      fs::temp_directory_path() / ("headroom-hw-err-" + std::to_string(::getpid()));
   const std::string cache = (fs::temp_directory_path() / "headroom-hw-cli-cache").string();
   // No daemon answers here: the calibration line must say so, not wait or guess.
-  const std::string cmd = "cd '" + cwd + "' && HEADROOM_ENDPOINT=unix:/nonexistent/headroomd.sock" +
-                          " XDG_CACHE_HOME='" + cache + "' '" + HEADROOM_CLI_PATH + "' hw " + args +
-                          " 2>'" + err_file.string() + "'";
-  Result r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = Slurp(err_file.string());
-  fs::remove(err_file);
-  return r;
+  return headroom::cli_test::RunCli(
+      "hw " + args, cwd,
+      "HEADROOM_ENDPOINT=unix:/nonexistent/headroomd.sock XDG_CACHE_HOME='" + cache + "'");
 }
 
 std::string HwlocFixtures() { return std::string(HEADROOM_FIXTURES_DIR) + "/hwloc"; }
-
-void ExpectGolden(const std::string& actual, const std::string& golden_name) {
-  const std::string path = std::string(HEADROOM_GOLDEN_DIR) + "/" + golden_name;
-  const char* update = std::getenv("HEADROOM_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::ofstream(path, std::ios::binary) << actual;
-    return;
-  }
-  ASSERT_TRUE(fs::exists(path)) << path << " is missing; run with HEADROOM_UPDATE_GOLDEN=1";
-  EXPECT_EQ(actual, Slurp(path)) << "output differs from " << path
-                                 << " (HEADROOM_UPDATE_GOLDEN=1 rewrites it)";
-}
 
 TEST(HwCli, FixtureGolden) {
   // A relative path keeps the golden file free of this checkout's location.

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "fit_cli_util.h"
+#include "cli_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

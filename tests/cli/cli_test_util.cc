@@ -1,4 +1,4 @@
-#include "fit_cli_util.h"
+#include "cli_test_util.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,15 +19,6 @@ namespace headroom::cli_test {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string ModelsDir() { return std::string(HEADROOM_FIXTURES_DIR) + "/groundtruth/models"; }
 
 // Floating-point fields may differ in their last digits between build types (contraction,
 // vectorization); everything else must match exactly.
@@ -64,15 +55,30 @@ int64_t Centi(const std::string& s) {
   return std::stoll(s.substr(0, dot)) * 100 + std::stoll(s.substr(dot + 1));
 }
 
+// Writes `actual` over the golden file and returns true when HEADROOM_UPDATE_GOLDEN=1.
+bool UpdatedGolden(const std::string& actual, const std::string& path) {
+  const char* update = std::getenv("HEADROOM_UPDATE_GOLDEN");
+  if (update == nullptr || std::string(update) != "1") return false;
+  std::ofstream(path, std::ios::binary) << actual;
+  return true;
+}
+
 }  // namespace
 
-CliResult RunHeadroom(const std::string& args) {
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string ModelsDir() { return std::string(HEADROOM_FIXTURES_DIR) + "/groundtruth/models"; }
+
+CliResult RunCli(const std::string& args, const std::string& cwd, const std::string& env) {
   const fs::path err_file =
-      fs::temp_directory_path() / ("headroom-fit-cli-err-" + std::to_string(::getpid()));
-  // No daemon answers on this endpoint: the default backend choice falls back to in-process.
-  const std::string cmd = "cd '" + ModelsDir() +
-                          "' && HEADROOM_ENDPOINT=unix:/nonexistent/headroomd.sock '" +
-                          HEADROOM_CLI_PATH + "' " + args + " 2>'" + err_file.string() + "'";
+      fs::temp_directory_path() / ("headroom-cli-err-" + std::to_string(::getpid()));
+  const std::string cmd = "cd '" + cwd + "' && " + env + " '" + HEADROOM_CLI_PATH + "' " + args +
+                          " 2>'" + err_file.string() + "'";
   CliResult r;
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) return r;
@@ -83,6 +89,12 @@ CliResult RunHeadroom(const std::string& args) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.err = Slurp(err_file.string());
   fs::remove(err_file);
+  return r;
+}
+
+CliResult RunHeadroom(const std::string& args) {
+  // No daemon answers on this endpoint: the default backend choice falls back to in-process.
+  CliResult r = RunCli(args, ModelsDir(), "HEADROOM_ENDPOINT=unix:/nonexistent/headroomd.sock");
   const std::string fixtures = fs::canonical(HEADROOM_FIXTURES_DIR).string();
   for (size_t pos = 0; (pos = r.out.find(fixtures, pos)) != std::string::npos;) {
     r.out.replace(pos, fixtures.size(), "FIXTURES");
@@ -92,11 +104,7 @@ CliResult RunHeadroom(const std::string& args) {
 
 void ExpectGolden(const std::string& actual, const std::string& golden_name) {
   const std::string path = std::string(HEADROOM_GOLDEN_DIR) + "/" + golden_name;
-  const char* update = std::getenv("HEADROOM_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::ofstream(path, std::ios::binary) << actual;
-    return;
-  }
+  if (UpdatedGolden(actual, path)) return;
   ASSERT_TRUE(fs::exists(path)) << path << " is missing; run with HEADROOM_UPDATE_GOLDEN=1";
   EXPECT_EQ(actual, Slurp(path)) << "output differs from " << path
                                  << " (HEADROOM_UPDATE_GOLDEN=1 rewrites it)";
@@ -104,11 +112,7 @@ void ExpectGolden(const std::string& actual, const std::string& golden_name) {
 
 void ExpectJsonGolden(const std::string& actual, const std::string& golden_name) {
   const std::string path = std::string(HEADROOM_GOLDEN_DIR) + "/" + golden_name;
-  const char* update = std::getenv("HEADROOM_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::ofstream(path, std::ios::binary) << actual;
-    return;
-  }
+  if (UpdatedGolden(actual, path)) return;
   ASSERT_TRUE(fs::exists(path)) << path << " is missing; run with HEADROOM_UPDATE_GOLDEN=1";
   ExpectJsonNear(nlohmann::json::parse(actual), nlohmann::json::parse(Slurp(path)), golden_name);
 }

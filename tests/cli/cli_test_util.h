@@ -1,6 +1,6 @@
-// Shared by the end-to-end tests of `headroom fit`, `pick` and `gpus`: running the real binary
-// on a hypothetical machine, golden files (HEADROOM_UPDATE_GOLDEN=1 rewrites them), and checks
-// that printed tables and JSON add up. Used from one test thread.
+// Shared by the end-to-end tests of the `headroom` binary: running it, golden files
+// (HEADROOM_UPDATE_GOLDEN=1 rewrites them), and checks that printed tables and JSON add up.
+// Used from one test thread.
 #pragma once
 
 #include <cstdint>
@@ -18,9 +18,19 @@ struct CliResult {
   std::string err;
 };
 
-// Runs headroom with `args` (already shell-quoted) in the fixture models directory, with no
-// daemon to answer (in-process). Paths of the fixtures read "FIXTURES" in the output.
+// Runs headroom with `args` (already shell-quoted) in `cwd`, with `env` ("NAME=value ...",
+// shell-quoted) put before the command.
+CliResult RunCli(const std::string& args, const std::string& cwd, const std::string& env = "");
+
+// Runs headroom with `args` in the fixture models directory, with no daemon to answer
+// (in-process). Paths of the fixtures read "FIXTURES" in the output.
 CliResult RunHeadroom(const std::string& args);
+
+// The fixture models directory (tests/fixtures/groundtruth/models).
+std::string ModelsDir();
+
+// A whole file.
+std::string Slurp(const std::string& path);
 
 // Output equals tests/golden/<golden_name> exactly.
 void ExpectGolden(const std::string& actual, const std::string& golden_name);
