@@ -12,13 +12,7 @@ namespace headroom::fit {
 namespace {
 
 absl::Status CheckRequest(const ModelTensors& model, const Request& request) {
-  const auto& arch = model.arch;
-  if (arch.block_count() == 0) return absl::InvalidArgumentError("model.arch.block_count: 0");
-  if (arch.embedding_length() == 0) {
-    return absl::InvalidArgumentError("model.arch.embedding_length: 0");
-  }
-  if (arch.vocab_size() == 0) return absl::InvalidArgumentError("model.arch.vocab_size: 0");
-  if (model.tensors.empty()) return absl::InvalidArgumentError("model.tensors: empty");
+  if (absl::Status s = CheckModelTensors(model); !s.ok()) return s;
   if (request.n_batch == 0) return absl::InvalidArgumentError("request.n_batch: 0");
   if (request.n_ubatch == 0) return absl::InvalidArgumentError("request.n_ubatch: 0");
   if (request.n_prompt && *request.n_prompt == 0) {

@@ -7,6 +7,17 @@
 
 namespace headroom::fit {
 
+absl::Status CheckModelTensors(const ModelTensors& model) {
+  const auto& arch = model.arch;
+  if (arch.block_count() == 0) return absl::InvalidArgumentError("model.arch.block_count: 0");
+  if (arch.embedding_length() == 0) {
+    return absl::InvalidArgumentError("model.arch.embedding_length: 0");
+  }
+  if (arch.vocab_size() == 0) return absl::InvalidArgumentError("model.arch.vocab_size: 0");
+  if (model.tensors.empty()) return absl::InvalidArgumentError("model.tensors: empty");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ModelTensors> ModelFromInspection(const headroom::v1::GgufInspection& inspection) {
   if (inspection.tensors_size() == 0) {
     return absl::InvalidArgumentError(

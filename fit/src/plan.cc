@@ -61,13 +61,8 @@ absl::Status CheckMachine(const Machine& m) {
 }
 
 absl::Status CheckInputs(const ModelTensors& model, const Machine& machine, const PlanOptions& o) {
+  if (absl::Status s = CheckModelTensors(model); !s.ok()) return s;
   const auto& arch = model.arch;
-  if (arch.block_count() == 0) return absl::InvalidArgumentError("model.arch.block_count: 0");
-  if (arch.embedding_length() == 0) {
-    return absl::InvalidArgumentError("model.arch.embedding_length: 0");
-  }
-  if (arch.vocab_size() == 0) return absl::InvalidArgumentError("model.arch.vocab_size: 0");
-  if (model.tensors.empty()) return absl::InvalidArgumentError("model.tensors: empty");
   const Request& r = o.request;
   if (r.n_ctx == 0 && arch.context_length() == 0) {
     return absl::InvalidArgumentError(

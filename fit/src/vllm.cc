@@ -189,11 +189,7 @@ absl::Status Validate(const ModelTensors& model, const Machine& machine,
     return absl::InvalidArgumentError(
         absl::StrCat("options.block_size: ", bs, " is not a power of two up to 256"));
   }
-  if (model.tensors.empty()) return absl::InvalidArgumentError("model.tensors: empty");
-  if (model.arch.block_count() == 0 || model.arch.embedding_length() == 0 ||
-      model.arch.vocab_size() == 0) {
-    return absl::InvalidArgumentError("model.arch: block_count, embedding_length or vocab_size 0");
-  }
+  if (absl::Status s = CheckModelTensors(model); !s.ok()) return s;
   for (size_t i = 0; i < machine.gpus.size(); ++i) {
     if (machine.gpus[i].total_bytes == 0) {
       return absl::InvalidArgumentError(absl::StrCat("machine.gpus[", i, "].total_bytes: 0"));

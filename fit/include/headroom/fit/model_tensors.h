@@ -33,6 +33,10 @@ struct ModelTensors {
   std::vector<WeightTensor> tensors;
 };
 
+// OK, or InvalidArgument naming the field ("model.arch.block_count: 0", "model.tensors:
+// empty") when the model has nothing to plan.
+absl::Status CheckModelTensors(const ModelTensors& model);
+
 // From `InspectGguf(model, {.include_tensors = true})`. Error when the tensor table is absent
 // or names an unknown type.
 absl::StatusOr<ModelTensors> ModelFromInspection(const headroom::v1::GgufInspection& inspection);
