@@ -8,7 +8,6 @@
 #include "fit_test_util.h"
 #include "gtest/gtest.h"
 #include "headroom/fit/estimate.h"
-#include "test_util.h"
 
 namespace headroom::fit {
 namespace {
